@@ -1,0 +1,1 @@
+//! Commands wired together (stub).

@@ -4,6 +4,7 @@ use super::{Baseline, OperatingSystem};
 
 /// A loaded document: one baseline (`get-patch-baseline` output) or a `BaselineOverride` array.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one document per run
 pub enum BaselineDocument {
     Single(Baseline),
     Override(Vec<Baseline>),

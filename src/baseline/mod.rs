@@ -370,3 +370,6 @@ pub struct Baseline {
     pub rejected_patches_action: RejectedPatchesAction,
     pub sources: Vec<PatchSource>,
 }
+
+#[cfg(test)]
+mod tests;

@@ -82,7 +82,6 @@ fn every_expected_file_belongs_to_a_bad_baseline() {
 }
 
 #[test]
-#[ignore = "needs the CLI from main (`patchbaseline baseline validate FILE`)"]
 fn cli_validate_rejects_every_bad_baseline_with_exit_2() {
     let dir = testdata("bad-baselines");
     let mut failures = Vec::new();
@@ -106,7 +105,6 @@ fn cli_validate_rejects_every_bad_baseline_with_exit_2() {
 }
 
 #[test]
-#[ignore = "needs the CLI from main (`patchbaseline baseline validate FILE`)"]
 fn cli_validate_accepts_the_valid_baselines() {
     for path in json_files(&testdata("baselines")) {
         let out = run(patchbaseline().arg("baseline").arg("validate").arg(&path));
@@ -115,7 +113,6 @@ fn cli_validate_accepts_the_valid_baselines() {
 }
 
 #[test]
-#[ignore = "needs the CLI from main (`patchbaseline baseline default --os OS`)"]
 fn cli_default_prints_the_predefined_baseline() {
     let out = run(patchbaseline().args(["baseline", "default", "--os", "AMAZON_LINUX_2023"]));
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));

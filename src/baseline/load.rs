@@ -10,7 +10,6 @@ use super::{Approval, Baseline, OperatingSystem, PatchFilter};
 // One value per loaded file: boxing the single baseline would buy nothing but a harder match.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
-#[allow(clippy::large_enum_variant)] // one document per run
 pub enum BaselineDocument {
     Single(Baseline),
     Override(Vec<Baseline>),

@@ -264,7 +264,7 @@ fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
                 (None, Some(t)) => format!(" (target {})", fmt(evaluation.candidates[t].version)),
                 (None, None) => String::new(),
             },
-            d.reason
+            rules::package_reason(&ev.baseline, &evaluation, d)
         ));
         for c in &evaluation.candidates[d.candidates.clone()] {
             let mut flags = Vec::new();

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::baseline::{Baseline, ComplianceLevel, OperatingSystem};
 use crate::model::{Family, PatchState};
-use crate::rules::{describe, Candidate, Evaluation, Verdict};
+use crate::rules::{describe, package_reason, Candidate, Evaluation, Verdict};
 use crate::version::{self, display_rpm};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -212,7 +212,7 @@ impl Report {
                     cves,
                     reboot_suggested,
                     installed_time: d.installed.and_then(|i| i.install_time),
-                    reason: d.reason.clone(),
+                    reason: package_reason(baseline, eval, d),
                 }
             })
             .collect::<Vec<_>>();

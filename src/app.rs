@@ -168,11 +168,20 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
                     "using the baseline's Sources instead of the configured repositories"
                 );
             }
+            let mut refresh = !args.no_refresh;
+            if refresh && !nix::unistd::Uid::effective().is_root() {
+                // Refreshing writes the package manager's metadata cache, which only root may do.
+                eprintln!(
+                    "warning: not running as root: using the cached repository metadata \
+                     (run as root to refresh it, or pass --no-refresh to silence this)"
+                );
+                refresh = false;
+            }
             backend::inventory(
                 sys,
                 &ScanOptions {
                     root: &root,
-                    refresh: !args.no_refresh,
+                    refresh,
                     sources: &sources,
                 },
             )?

@@ -153,7 +153,10 @@ impl Apt {
         };
         let main_include = system_main.is_file().then_some(system_main);
         let main = dir.join("main.conf");
-        fs_err::write(&main, main_config(main_include.as_deref(), private.as_ref())?)?;
+        fs_err::write(
+            &main,
+            main_config(main_include.as_deref(), private.as_ref())?,
+        )?;
         let config = dir.join("apt.conf");
         let image = (!host).then_some((apt.root.as_path(), apt.status.as_path()));
         fs_err::write(&config, apt_config(image, &main)?)?;
@@ -416,7 +419,9 @@ mod tests {
         ];
         let p = write_private_sources(dir.path(), &sources).unwrap();
         let list = std::fs::read_to_string(&p.sourcelist).unwrap();
-        assert!(list.contains("\ndeb http://deb.debian.org/debian-security bookworm-security main\n"));
+        assert!(
+            list.contains("\ndeb http://deb.debian.org/debian-security bookworm-security main\n")
+        );
         let part = std::fs::read_to_string(p.sourceparts.join("01-new_style.sources")).unwrap();
         assert!(part.starts_with("Types: deb\n"));
         assert!(p.lists.join("partial").is_dir());

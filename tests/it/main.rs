@@ -3,4 +3,5 @@
 //! Tests that need a tool this machine lacks (dnf, rpmbuild, apt-ftparchive, …) print
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
+mod apt;
 mod common;

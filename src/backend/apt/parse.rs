@@ -109,7 +109,10 @@ impl IndexTarget {
         let ends = |s: &str| s.to_ascii_lowercase().ends_with("-security");
         self.trusted
             && (self.label.eq_ignore_ascii_case("Debian-Security")
-                || self.site.to_ascii_lowercase().contains("security.debian.org")
+                || self
+                    .site
+                    .to_ascii_lowercase()
+                    .contains("security.debian.org")
                 || ends(&self.suite)
                 || ends(&self.codename))
     }
@@ -244,7 +247,11 @@ pub fn collect_available<'t>(
             }
             None => arch,
         };
-        let key = (name.to_string(), report_arch.to_string(), version.to_string());
+        let key = (
+            name.to_string(),
+            report_arch.to_string(),
+            version.to_string(),
+        );
         let idx = *seen.entry(key).or_insert_with(|| {
             out.push(AvailablePackage {
                 name: name.to_string(),
@@ -430,7 +437,10 @@ Site: http://deb.debian.org/debian-security
         let got: Vec<_> = stanzas(text)
             .map(|s| (s.get("package"), s.get("Version")))
             .collect();
-        assert_eq!(got, [(Some("a"), Some("1")), (Some("b"), None), (Some("c"), None)]);
+        assert_eq!(
+            got,
+            [(Some("a"), Some("1")), (Some("b"), None), (Some("c"), None)]
+        );
     }
 
     #[test]
@@ -480,7 +490,10 @@ Site: http://deb.debian.org/debian-security
         );
         let avail = collect_available(&installed, "amd64", &targets, split_marked(&text));
         assert_eq!(avail.len(), 1);
-        assert_eq!((avail[0].arch.as_str(), avail[0].version.as_str()), ("amd64", "2"));
+        assert_eq!(
+            (avail[0].arch.as_str(), avail[0].version.as_str()),
+            ("amd64", "2")
+        );
     }
 
     #[test]

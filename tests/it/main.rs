@@ -4,4 +4,6 @@
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
 mod apt;
+mod baseline;
 mod common;
+mod version;

@@ -15,6 +15,14 @@
 //! flag and Priority/Section: AWS's apt code ignores pinning and considers every version
 //! (semantics §5.1, §5.3).
 //!
+//! What the inventory holds: every installed package (install time = mtime of its dpkg file
+//! list); for each, every version at or above the installed one that any archive offers (the
+//! equal one too, so the engine can tell Installed from InstalledOther), with `security` set when
+//! any archive offering it is a security archive, Priority, Section and `Label/Suite` origins; and,
+//! for NotApplicable, the versions of NOT installed packages offered by security archives only
+//! (exact for every baseline without EnableNonSecurity; AWS uploads only a count for these, and
+//! listing the whole main archive would add 60 000 entries). `advisories` stays empty on apt.
+//!
 //! Isolation. On the host (`/`) with the system's sources nothing is set: apt reads its own
 //! configuration as it always does. For an image root, apt gets a private `APT_CONFIG` (in a
 //! temporary directory, never `ROOT/etc/apt/apt.conf`, which apt would read twice) that sets
@@ -65,8 +73,8 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
         apt.update()?;
     }
     let status = fs_err::read_to_string(&apt.status).map_err(|e| {
-        Error::failed(e.to_string())
-            .with_hint("is --root the top of a Debian/Ubuntu image with dpkg's database?")
+        Error::invalid(format!("cannot read dpkg's database: {e}"))
+            .with_hint("is --root the top of a Debian/Ubuntu image (with var/lib/dpkg/status)?")
     })?;
     let entries = parse::parse_status(&status);
     let targets = apt.index_targets()?;

@@ -498,6 +498,20 @@ fn unreachable_baseline_source_fails_naming_the_fix() {
     assert_eq!(err.exit_code(), 3);
 }
 
+#[test]
+fn image_without_dpkg_database_is_invalid_input_naming_the_file() {
+    let test = "image_without_dpkg_database_is_invalid_input_naming_the_file";
+    let Some(case) = Case::new(test) else { return };
+    std::fs::remove_file(case.root.join("var/lib/dpkg/status")).unwrap();
+    let out = run(patchbaseline()
+        .args(["scan", "--no-refresh", "--root"])
+        .arg(&case.root));
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("var/lib/dpkg/status"), "{err}");
+    assert!(err.contains("hint:"), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The host (read-only: refresh=false, nothing installed)
 
@@ -761,7 +775,6 @@ fn in_state(report: &Value, state: &str) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_predefined_baseline_security_only() {
     let Some(case) = Case::new("scan_predefined_baseline_security_only") else {
         return;
@@ -794,7 +807,6 @@ fn scan_predefined_baseline_security_only() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_same_version_in_both_archives_is_a_security_update() {
     let Some(case) = Case::new("scan_same_version_in_both_archives_is_a_security_update") else {
         return;
@@ -808,7 +820,6 @@ fn scan_same_version_in_both_archives_is_a_security_update() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_security_update_needing_a_new_dependency_is_missing() {
     let Some(case) = Case::new("scan_security_update_needing_a_new_dependency_is_missing") else {
         return;
@@ -824,7 +835,6 @@ fn scan_security_update_needing_a_new_dependency_is_missing() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_priority_filter() {
     let Some(case) = Case::new("scan_priority_filter") else {
         return;
@@ -843,7 +853,6 @@ fn scan_priority_filter() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_section_filter() {
     let Some(case) = Case::new("scan_section_filter") else {
         return;
@@ -861,7 +870,6 @@ fn scan_section_filter() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_enable_non_security_takes_the_newest_version() {
     let Some(case) = Case::new("scan_enable_non_security_takes_the_newest_version") else {
         return;
@@ -884,7 +892,6 @@ fn scan_enable_non_security_takes_the_newest_version() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_security_version_older_than_the_point_release_is_the_target() {
     let Some(case) = Case::new("scan_security_version_older_than_the_point_release_is_the_target")
     else {
@@ -897,7 +904,6 @@ fn scan_security_version_older_than_the_point_release_is_the_target() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_rejected_allow_as_dependency_is_installed_other() {
     let Some(case) = Case::new("scan_rejected_allow_as_dependency_is_installed_other") else {
         return;
@@ -913,7 +919,6 @@ fn scan_rejected_allow_as_dependency_is_installed_other() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_rejected_block_is_installed_rejected() {
     let Some(case) = Case::new("scan_rejected_block_is_installed_rejected") else {
         return;
@@ -932,7 +937,6 @@ fn scan_rejected_block_is_installed_rejected() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_not_installed_security_package_is_not_applicable() {
     let Some(case) = Case::new("scan_not_installed_security_package_is_not_applicable") else {
         return;
@@ -945,7 +949,6 @@ fn scan_not_installed_security_package_is_not_applicable() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_baseline_override_array_uses_the_debian_entry() {
     let Some(case) = Case::new("scan_baseline_override_array_uses_the_debian_entry") else {
         return;
@@ -970,7 +973,6 @@ fn scan_baseline_override_array_uses_the_debian_entry() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn scan_leaves_dpkg_status_unchanged() {
     let Some(case) = Case::new("scan_leaves_dpkg_status_unchanged") else {
         return;
@@ -985,7 +987,6 @@ fn scan_leaves_dpkg_status_unchanged() {
 /// installed package with a newer debian-security version is Missing with the newest security
 /// version as target, nothing else is Missing, and dpkg's status is unchanged.
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn host_scan_missing_is_exactly_the_security_updates() {
     let test = "host_scan_missing_is_exactly_the_security_updates";
     let Some(sys) = host(test) else { return };
@@ -1039,6 +1040,26 @@ fn unattended_upgrades_plan(test: &str, case: &Case) -> Option<BTreeSet<String>>
     .unwrap();
     let wrapper = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deb/uu-wrapper.py");
     let status = case.status();
+    // What plain `unattended-upgrade` writes on the host (test-isolation.md §3.4).
+    let host_files = [
+        "/run/unattended-upgrades.lock",
+        "/run/unattended-upgrades.progress",
+        "/run/unattended-upgrades.pid",
+        "/var/lib/apt/periodic/unattended-upgrades-stamp",
+        "/var/log/unattended-upgrades/unattended-upgrades.log",
+        "/var/log/unattended-upgrades/unattended-upgrades-dpkg.log",
+    ];
+    let host_state = || {
+        host_files
+            .iter()
+            .map(|f| {
+                std::fs::metadata(f)
+                    .ok()
+                    .map(|m| (m.len(), m.modified().ok()))
+            })
+            .collect::<Vec<_>>()
+    };
+    let host_before = host_state();
     let out = run(Command::new("/usr/bin/python3")
         .arg(wrapper)
         .arg(&case.root)
@@ -1046,6 +1067,11 @@ fn unattended_upgrades_plan(test: &str, case: &Case) -> Option<BTreeSet<String>>
         .env("APT_CONFIG", case.apt_config()));
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(case.status(), status, "a dry run changes nothing");
+    assert_eq!(
+        host_state(),
+        host_before,
+        "the wrapper wrote on the host: {host_files:?}"
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text
         .lines()
@@ -1091,7 +1117,6 @@ fn peer_unattended_upgrades_agrees_with_the_inventory() {
 }
 
 #[test]
-#[ignore = "needs baseline loading and predefined baselines (wip/baseline) in main"]
 fn peer_unattended_upgrades_agrees_with_the_predefined_baseline() {
     let test = "peer_unattended_upgrades_agrees_with_the_predefined_baseline";
     let Some(case) = Case::new(test) else { return };

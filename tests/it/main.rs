@@ -3,6 +3,7 @@
 //! Tests that need a tool this machine lacks (dnf, rpmbuild, apt-ftparchive, …) print
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
+mod apt;
 mod baseline;
 mod common;
 mod version;

@@ -34,6 +34,7 @@ pub struct Cmd {
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     stdin: Option<Vec<u8>>,
+    own_process_group: bool,
 }
 
 impl Cmd {
@@ -43,6 +44,7 @@ impl Cmd {
             args: Vec::new(),
             env: Vec::new(),
             stdin: None,
+            own_process_group: false,
         }
     }
 
@@ -70,6 +72,15 @@ impl Cmd {
     /// Feed these bytes to the child's standard input (otherwise it reads /dev/null).
     pub fn stdin(mut self, input: Vec<u8>) -> Cmd {
         self.stdin = Some(input);
+        self
+    }
+
+    /// Start the child in a process group of its own, so that SIGINT from the terminal and
+    /// SIGTERM sent to our process group never reach it: a package manager must be left to finish
+    /// its transaction (see [`crate::signals`]). Its standard input is never the terminal, so
+    /// it cannot be stopped for reading from a background group.
+    pub fn own_process_group(mut self) -> Cmd {
+        self.own_process_group = true;
         self
     }
 
@@ -105,6 +116,10 @@ impl Cmd {
         });
         c.stdout(Stdio::piped());
         c.stderr(Stdio::piped());
+        if self.own_process_group {
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+        }
         c
     }
 
@@ -353,6 +368,25 @@ mod tests {
             .unwrap();
         assert_eq!(out.stdout.len(), 300000);
         assert_eq!(out.stderr.len(), 300000);
+    }
+
+    #[test]
+    fn own_process_group_puts_the_child_in_a_new_group() {
+        let ours = nix::unistd::getpgrp().as_raw();
+        let group_of_child = |cmd: Cmd| -> i32 {
+            // Field 5 of /proc/self/stat is the process group (the command name, field 2, is
+            // `(sh)` here, without spaces).
+            let out = cmd
+                .args(["-c", "cut -d' ' -f5 /proc/$$/stat"])
+                .output()
+                .unwrap()
+                .expect_success()
+                .unwrap();
+            out.stdout_str().trim().parse().unwrap()
+        };
+        assert_eq!(group_of_child(Cmd::new("sh")), ours);
+        let own = group_of_child(Cmd::new("sh").own_process_group());
+        assert_ne!(own, ours);
     }
 
     #[test]

@@ -244,7 +244,17 @@ pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Re
 
 fn scan(args: &ScanArgs) -> Result<i32> {
     let ev = gather(args)?;
-    let report = report_of(&ev, Operation::Scan);
+    let mut report = report_of(&ev, Operation::Scan);
+    if ev.system.is_some() {
+        // Pending reboots recorded by installs, and whether the system needs a reboot now.
+        crate::reboot::scan_status(
+            &mut report,
+            &ev.root,
+            &ev.inventory,
+            args.boot_id_file.as_deref(),
+            Utc::now(),
+        )?;
+    }
     publish(&report, args.report.as_deref(), args.console_limit)?;
     Ok(exit::SUCCESS)
 }

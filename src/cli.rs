@@ -127,4 +127,35 @@ pub struct ScanArgs {
     /// Console summary limit in characters (the SSM Run Command console shows 2,500).
     #[arg(long, value_name = "N", default_value_t = 2500)]
     pub console_limit: usize,
+
+    /// Read the current boot id from FILE instead of /proc/sys/kernel/random/boot_id (a different
+    /// id means the system has rebooted since a package was recorded as pending). For tests and
+    /// simulations.
+    #[arg(long, value_name = "FILE", hide = true)]
+    pub boot_id_file: Option<PathBuf>,
 }
+
+// --- reboot, state, locks (wip/reboot) ---
+
+/// What keeps `install` safe: one operation at a time, other package managers left alone, an
+/// interrupted dpkg handled. Flattened into the install options.
+#[derive(Debug, Clone, Args)]
+pub struct SafetyArgs {
+    /// Wait up to SECONDS for another patchbaseline run, and for a running package manager
+    /// (dpkg, apt, rpm, dnf, yum) to release its lock; then exit 4 naming the holder. Nothing is
+    /// ever killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = crate::lock::DEFAULT_TIMEOUT_SECONDS)]
+    pub lock_timeout: u64,
+
+    /// When dpkg was interrupted (`dpkg --audit` not clean): refuse, naming the fix (default),
+    /// or run `dpkg --configure -a` first (auto).
+    #[arg(long, value_enum, value_name = "MODE", default_value_t = crate::lock::DpkgRepair::Refuse)]
+    pub dpkg_repair: crate::lock::DpkgRepair,
+}
+
+impl SafetyArgs {
+    pub fn lock_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_timeout)
+    }
+}
+// --- end reboot, state, locks ---

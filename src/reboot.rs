@@ -31,31 +31,24 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::error::{exit, Error, Result};
 use crate::exec::Cmd;
-use crate::model::{Advisory, Family, InstalledPackage};
+use crate::model::{Advisory, Family, InstalledPackage, Inventory};
 use crate::report;
-use crate::state::{PendingPackage, RebootRequest, Scope, Session, SSM_ACTION};
+use crate::lock::{self, DpkgRepair};
+use crate::signals;
+use crate::state::{
+    PendingPackage, RebootRequest, Resume, Scope, Session, StateDir, MAX_REBOOT_ATTEMPTS,
+    SSM_ACTION,
+};
 use crate::system::resolve_in_root;
 use crate::version;
 
 /// Debian/Ubuntu's reboot marker, as a path inside the system (on current systems /var/run is
 /// a link to /run).
 pub const REBOOT_REQUIRED: &str = "/var/run/reboot-required";
-
-/// AWS's RebootOption values, spelled as AWS does.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-pub enum RebootOption {
-    /// Reboot when a reboot is required (including one an earlier NoReboot run left pending).
-    #[default]
-    #[value(name = "RebootIfNeeded")]
-    RebootIfNeeded,
-    /// Never reboot; record what waits for a reboot (InstalledPendingReboot).
-    #[value(name = "NoReboot")]
-    NoReboot,
-}
 
 /// One `name.arch` whose installed versions this run changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -659,7 +652,8 @@ impl Action {
 /// What decides the action.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {
-    pub option: RebootOption,
+    /// RebootOption RebootIfNeeded (true) or NoReboot (false; also a scan).
+    pub reboot_if_needed: bool,
     /// `--reboot-command`.
     pub command: Option<&'a str>,
     /// Running under the SSM agent (see [`under_ssm_agent`]).
@@ -695,14 +689,14 @@ pub fn choose(need: &RebootNeed, policy: &Policy) -> Action {
     if !need.required {
         return Action::None;
     }
-    match policy.option {
-        RebootOption::NoReboot => Action::NotPermitted,
-        RebootOption::RebootIfNeeded => match policy.command {
-            Some(cmd) => Action::Command(cmd.to_string()),
-            None if policy.under_ssm => Action::SsmExit,
-            None if policy.root != Path::new("/") => Action::Image,
-            None => Action::Systemctl,
-        },
+    if !policy.reboot_if_needed {
+        return Action::NotPermitted;
+    }
+    match policy.command {
+        Some(cmd) => Action::Command(cmd.to_string()),
+        None if policy.under_ssm => Action::SsmExit,
+        None if policy.root != Path::new("/") => Action::Image,
+        None => Action::Systemctl,
     }
 }
 
@@ -754,6 +748,225 @@ pub fn conclude(
     }
     report.reboot = need.to_report(action);
     crate::state::apply_pending(report, &session.state.pending);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The install flow's two calls: [`prepare`] before anything changes, [`finish`] after.
+
+/// What an install run was asked about safety and reboots.
+#[derive(Debug, Clone)]
+pub struct Flow<'a> {
+    /// The system (`/` for the host).
+    pub root: &'a Path,
+    pub family: Family,
+    /// `--boot-id-file` (tests and simulations).
+    pub boot_id_file: Option<&'a Path>,
+    /// `--lock-timeout`: for our run lock and for package-manager locks.
+    pub lock_timeout: std::time::Duration,
+    /// `--dpkg-repair`.
+    pub dpkg_repair: DpkgRepair,
+    /// RebootOption: RebootIfNeeded (true) or NoReboot.
+    pub reboot_if_needed: bool,
+    /// `--reboot-command`.
+    pub reboot_command: Option<&'a str>,
+    /// The SSM agent we run under, if any ([`under_ssm_agent`]).
+    pub ssm: Option<SsmAgent>,
+    /// When the run started (a reboot marker written since then was written by this run).
+    pub started_at: DateTime<Utc>,
+}
+
+/// What [`prepare`] found.
+#[derive(Debug)]
+pub enum Prepared {
+    /// Install; then call [`finish`] with what changed.
+    Install(Session),
+    /// This is the SSM agent's re-run after the reboot we asked for: do NOT install. Evaluate
+    /// the system as it is, build the Install report from it, call [`finish`] with
+    /// `after_reboot: true` and no changes, write the report, and exit with the request's
+    /// `exit_code` (what the install exited with before the reboot).
+    AfterReboot(Session, RebootRequest),
+    /// We asked the SSM agent for a reboot and the system has not rebooted yet: exit 194 again
+    /// without installing (the attempt is counted and saved; the lock is released on drop).
+    AskAgain(RebootRequest),
+}
+
+/// Before anything changes: install the signal handlers, take the run lock (exit 4 after the
+/// timeout), load the state (exit 3 when it is not usable), resume a reboot request, wait for
+/// other package managers (exit 4), and check dpkg (exit 3 when interrupted and not repaired).
+pub fn prepare(flow: &Flow) -> Result<Prepared> {
+    signals::install()?;
+    let live = flow.root == Path::new("/");
+    let mut session = Session::open(
+        StateDir::for_root(flow.root),
+        live,
+        flow.boot_id_file,
+        flow.lock_timeout,
+        Utc::now(),
+    )?;
+    let now = Utc::now();
+    match session.state.resume(&session.boot_id, flow.ssm.as_ref()) {
+        Resume::Proceed => {}
+        Resume::Rebooted(req) => {
+            let boot = session.boot_id.clone();
+            session.state.settle(&boot, live, None);
+            session.save(now)?;
+            return Ok(Prepared::AfterReboot(session, req));
+        }
+        Resume::AskAgain(req) => {
+            session.save(now)?;
+            eprintln!(
+                "the reboot requested at {} has not happened yet (attempt {} of {}): asking the SSM agent again (exit 194)",
+                report::aws_time(req.requested_at),
+                req.attempts,
+                MAX_REBOOT_ATTEMPTS
+            );
+            return Ok(Prepared::AskAgain(req));
+        }
+        Resume::GiveUp(req) => {
+            session.save(now)?;
+            return Err(Resume::give_up_error(&req));
+        }
+    }
+    lock::wait_for_package_manager(flow.root, flow.family, flow.lock_timeout)?;
+    if flow.family == Family::Deb {
+        if let Some(repaired) = lock::ensure_dpkg_ready(flow.root, flow.dpkg_repair)? {
+            tracing::warn!("{repaired}");
+        }
+    }
+    Ok(Prepared::Install(session))
+}
+
+/// What the install did, for [`finish`].
+#[derive(Debug, Clone)]
+pub struct Finish<'a> {
+    /// What this run changed ([`changes`] of the installed sets before and after).
+    pub changed: &'a [Change],
+    /// The system after the install (installed set and advisories).
+    pub after: &'a Inventory,
+    /// The exit code apart from reboots: 0, or 1 when packages failed.
+    pub exit_code: i32,
+    /// The re-run after the reboot we asked for ([`Prepared::AfterReboot`]): never reboot again
+    /// (a reboot that did not help would loop); a need that remains is reported.
+    pub after_reboot: bool,
+}
+
+/// What [`finish`] decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finished {
+    pub decision: Decision,
+    /// The exit code unless the action decides another (5 when a signal arrived).
+    pub exit_code: i32,
+}
+
+/// After the install, before the report is written: settle and record pending packages, detect
+/// the need, choose the action (never a reboot after a signal or on the re-run after a reboot),
+/// record a request, fill the report (`reboot`, InstalledPendingReboot states, `interrupted`),
+/// and save the state. Then write the report and call [`Finished::perform`].
+pub fn finish(
+    session: &mut Session,
+    report: &mut report::Report,
+    flow: &Flow,
+    done: &Finish,
+) -> Result<Finished> {
+    let now = Utc::now();
+    let boot = session.boot_id.clone();
+    session.state.settle(
+        &boot,
+        session.live,
+        Some((&done.after.installed, flow.family)),
+    );
+    let live = session.live.then(|| LiveHost::probe(flow.family));
+    let interrupted = signals::received();
+    let earlier = session.state.pending.clone();
+    let decision = decide(
+        &Detect {
+            family: flow.family,
+            root: flow.root,
+            changed: done.changed,
+            advisories: &done.after.advisories,
+            installed: &done.after.installed,
+            pending: &earlier,
+            live: live.as_ref(),
+            run_started: flow.started_at,
+        },
+        &Policy {
+            reboot_if_needed: flow.reboot_if_needed && !done.after_reboot && interrupted.is_none(),
+            command: flow.reboot_command,
+            under_ssm: flow.ssm.is_some(),
+            root: flow.root,
+        },
+    );
+    conclude(
+        session,
+        report,
+        &decision,
+        done.changed,
+        flow.ssm.as_ref().and_then(|a| a.command_id.as_deref()),
+        done.exit_code,
+        now,
+    );
+    let mut exit_code = done.exit_code;
+    if let Some(sig) = interrupted {
+        report.interrupted = true;
+        report.errors.push(signals::interrupted_error(sig).message);
+        exit_code = exit::INTERRUPTED;
+    }
+    session.save(now)?;
+    Ok(Finished {
+        decision,
+        exit_code,
+    })
+}
+
+impl Finished {
+    /// Carry out the action once the report is on disk; returns the process's exit code.
+    pub fn perform(&self, flow: &Flow, report_path: Option<&Path>) -> Result<i32> {
+        Ok(perform(
+            &self.decision.action,
+            flow.root,
+            &self.decision.need.reasons,
+            report_path,
+        )?
+        .unwrap_or(self.exit_code))
+    }
+}
+
+/// For a scan of a system (not a what-if inventory): packages recorded as waiting for a reboot
+/// become InstalledPendingReboot, and the report's `reboot` says whether the system needs one
+/// and why (action `not-permitted` when it does: a scan never reboots). The state is read
+/// without the run lock and nothing is written. `now` is the clock (not `--at`).
+pub fn scan_status(
+    report: &mut report::Report,
+    root: &Path,
+    inventory: &Inventory,
+    boot_id_file: Option<&Path>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let family = inventory.family;
+    let pending =
+        crate::state::pending_for_scan(root, boot_id_file, &inventory.installed, family, now)?;
+    let live = (root == Path::new("/")).then(|| LiveHost::probe(family));
+    let decision = decide(
+        &Detect {
+            family,
+            root,
+            changed: &[],
+            advisories: &inventory.advisories,
+            installed: &inventory.installed,
+            pending: &pending,
+            live: live.as_ref(),
+            run_started: now,
+        },
+        &Policy {
+            reboot_if_needed: false,
+            command: None,
+            under_ssm: false,
+            root,
+        },
+    );
+    report.reboot = decision.need.to_report(&decision.action);
+    crate::state::apply_pending(report, &pending);
+    Ok(())
 }
 
 /// Carry out the action, once the report is complete on disk. Returns the exit code the
@@ -1199,10 +1412,10 @@ mod tests {
 
     fn all_policies<'a>(root: &'a Path, command: Option<&'a str>) -> Vec<Policy<'a>> {
         let mut v = Vec::new();
-        for option in [RebootOption::RebootIfNeeded, RebootOption::NoReboot] {
+        for reboot_if_needed in [true, false] {
             for under_ssm in [false, true] {
                 v.push(Policy {
-                    option,
+                    reboot_if_needed,
                     command,
                     under_ssm,
                     root,
@@ -1231,7 +1444,7 @@ mod tests {
                     let action = choose(&need, &policy);
                     assert_ne!(action, Action::Systemctl, "{policy:?} {need:?}");
                     assert_ne!(action, Action::SsmExit, "the command wins: {policy:?}");
-                    if need.required && policy.option == RebootOption::RebootIfNeeded {
+                    if need.required && policy.reboot_if_needed {
                         assert_eq!(action, Action::Command("record-it".into()));
                     }
                 }
@@ -1255,33 +1468,33 @@ mod tests {
     #[test]
     fn the_action_table() {
         let need = &needs()[1];
-        let p = |option, command, under_ssm, root| Policy {
-            option,
+        let p = |reboot_if_needed, command, under_ssm, root| Policy {
+            reboot_if_needed,
             command,
             under_ssm,
             root,
         };
-        use RebootOption::*;
+        let (if_needed, no_reboot) = (true, false);
         let img = Path::new("/img");
         let host = Path::new("/");
         assert_eq!(
-            choose(need, &p(NoReboot, None, true, host)),
+            choose(need, &p(no_reboot, None, true, host)),
             Action::NotPermitted
         );
         assert_eq!(
-            choose(need, &p(RebootIfNeeded, None, true, img)),
+            choose(need, &p(if_needed, None, true, img)),
             Action::SsmExit
         );
         assert_eq!(
-            choose(need, &p(RebootIfNeeded, None, false, img)),
+            choose(need, &p(if_needed, None, false, img)),
             Action::Image
         );
         assert_eq!(
-            choose(need, &p(RebootIfNeeded, None, false, host)),
+            choose(need, &p(if_needed, None, false, host)),
             Action::Systemctl
         );
         assert_eq!(
-            choose(&needs()[0], &p(RebootIfNeeded, None, false, host)),
+            choose(&needs()[0], &p(if_needed, None, false, host)),
             Action::None
         );
         assert_eq!(

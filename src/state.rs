@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil::write_atomic;
 use crate::lock::RunLock;
+use crate::reboot::SsmAgent;
 use crate::model::{Family, InstalledPackage, PatchState};
 use crate::report::{aws_time, Report};
 use crate::system::resolve_in_root;
@@ -323,16 +324,19 @@ impl State {
     /// request is taken out of the state, or put back with one more attempt counted
     /// ([`Resume::AskAgain`]); save the state in every case.
     ///
-    /// Only requests made through the SSM agent are resumed: the agent re-runs the same command
-    /// after rebooting. A request from another SSM command, or one made through the reboot
-    /// command or systemctl, is dropped (its pending packages remain until their boot is over).
-    /// A request the agent did not act on is repeated until [`MAX_REBOOT_ATTEMPTS`] exits 194,
-    /// then given up ([`Resume::GiveUp`]).
-    pub fn resume(&mut self, boot_id: &str, ssm_command_id: Option<&str>) -> Resume {
+    /// Only requests made through the SSM agent are resumed, by a run under the agent: the agent
+    /// re-runs the same command after rebooting. A request from another SSM command, one seen by
+    /// a run outside the agent, or one made through the reboot command or systemctl is dropped
+    /// (its pending packages remain until their boot is over). A request the agent did not act
+    /// on is repeated until [`MAX_REBOOT_ATTEMPTS`] exits 194, then given up ([`Resume::GiveUp`]).
+    pub fn resume(&mut self, boot_id: &str, ssm: Option<&SsmAgent>) -> Resume {
         let Some(mut req) = self.reboot_request.take() else {
             return Resume::Proceed;
         };
-        let other_command = match (&req.ssm_command_id, ssm_command_id) {
+        let Some(agent) = ssm else {
+            return Resume::Proceed;
+        };
+        let other_command = match (&req.ssm_command_id, &agent.command_id) {
             (Some(a), Some(b)) => a != b,
             _ => false,
         };
@@ -431,6 +435,7 @@ pub fn apply_pending(report: &mut Report, pending: &[PendingPackage]) -> usize {
 }
 
 /// Everything an install holds while it runs: the run lock, the boot id and the state.
+#[derive(Debug)]
 pub struct Session {
     pub dir: StateDir,
     pub boot_id: String,
@@ -529,6 +534,13 @@ mod tests {
             version: version.into(),
             install_time: None,
         }
+    }
+
+    fn agent(cmd: Option<&str>) -> Option<SsmAgent> {
+        Some(SsmAgent {
+            instance_id: "i-0123".into(),
+            command_id: cmd.map(str::to_string),
+        })
     }
 
     fn request(boot: &str, action: &str, cmd: Option<&str>) -> RebootRequest {
@@ -654,10 +666,10 @@ mod tests {
     #[test]
     fn resume_after_the_reboot_and_while_waiting_for_it() {
         let mut s = State::default();
-        assert_eq!(s.resume("b1", None), Resume::Proceed);
+        assert_eq!(s.resume("b1", agent(None).as_ref()), Resume::Proceed);
 
         s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
-        match s.resume("b2", Some("cmd-1")) {
+        match s.resume("b2", agent(Some("cmd-1")).as_ref()) {
             Resume::Rebooted(r) => assert_eq!(r.boot_id, "b1"),
             other => panic!("{other:?}"),
         }
@@ -666,12 +678,12 @@ mod tests {
         // Not rebooted: asked again until the guard stops it.
         s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
         for attempt in 2..=MAX_REBOOT_ATTEMPTS {
-            match s.resume("b1", Some("cmd-1")) {
+            match s.resume("b1", agent(Some("cmd-1")).as_ref()) {
                 Resume::AskAgain(r) => assert_eq!(r.attempts, attempt),
                 other => panic!("{other:?}"),
             }
         }
-        let Resume::GiveUp(req) = s.resume("b1", Some("cmd-1")) else {
+        let Resume::GiveUp(req) = s.resume("b1", agent(Some("cmd-1")).as_ref()) else {
             panic!("the guard stops the loop")
         };
         let e = Resume::give_up_error(&req);
@@ -679,16 +691,18 @@ mod tests {
         assert!(e.message.contains("has not rebooted"), "{}", e.message);
         assert!(e.message.contains("3 times"), "{}", e.message);
         assert_eq!(s.reboot_request, None, "the guard clears the request");
-        assert_eq!(s.resume("b1", Some("cmd-1")), Resume::Proceed);
+        assert_eq!(s.resume("b1", agent(Some("cmd-1")).as_ref()), Resume::Proceed);
     }
 
     #[test]
-    fn resume_ignores_other_commands_and_other_actions() {
+    fn resume_ignores_other_commands_other_actions_and_runs_outside_the_agent() {
         let mut s = State::default();
         s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
-        assert_eq!(s.resume("b2", Some("cmd-2")), Resume::Proceed);
+        assert_eq!(s.resume("b2", agent(Some("cmd-2")).as_ref()), Resume::Proceed);
         s.request_reboot(request("b1", "command", None));
-        assert_eq!(s.resume("b1", None), Resume::Proceed);
+        assert_eq!(s.resume("b1", agent(None).as_ref()), Resume::Proceed);
+        s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
+        assert_eq!(s.resume("b1", None), Resume::Proceed, "a run outside the agent");
         assert_eq!(s.reboot_request, None);
     }
 

@@ -35,9 +35,9 @@ use serde::Serialize;
 
 use crate::error::{exit, Error, Result};
 use crate::exec::Cmd;
+use crate::lock::{self, DpkgRepair};
 use crate::model::{Advisory, Family, InstalledPackage, Inventory};
 use crate::report;
-use crate::lock::{self, DpkgRepair};
 use crate::signals;
 use crate::state::{
     PendingPackage, RebootRequest, Resume, Scope, Session, StateDir, MAX_REBOOT_ATTEMPTS,
@@ -790,11 +790,11 @@ pub enum Prepared {
     AskAgain(RebootRequest),
 }
 
-/// Before anything changes: install the signal handlers, take the run lock (exit 4 after the
-/// timeout), load the state (exit 3 when it is not usable), resume a reboot request, wait for
-/// other package managers (exit 4), and check dpkg (exit 3 when interrupted and not repaired).
+/// Before anything changes: take the run lock (exit 4 after the timeout), load the state (exit 3
+/// when it is not usable), resume a reboot request, wait for other package managers (exit 4),
+/// and check dpkg (exit 3 when interrupted and not repaired). The command installs the signal
+/// handlers ([`signals::install`]) before calling this.
 pub fn prepare(flow: &Flow) -> Result<Prepared> {
-    signals::install()?;
     let live = flow.root == Path::new("/");
     let mut session = Session::open(
         StateDir::for_root(flow.root),
@@ -1485,10 +1485,7 @@ mod tests {
             choose(need, &p(if_needed, None, true, img)),
             Action::SsmExit
         );
-        assert_eq!(
-            choose(need, &p(if_needed, None, false, img)),
-            Action::Image
-        );
+        assert_eq!(choose(need, &p(if_needed, None, false, img)), Action::Image);
         assert_eq!(
             choose(need, &p(if_needed, None, false, host)),
             Action::Systemctl

@@ -26,8 +26,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fsutil::write_atomic;
 use crate::lock::RunLock;
-use crate::reboot::SsmAgent;
 use crate::model::{Family, InstalledPackage, PatchState};
+use crate::reboot::SsmAgent;
 use crate::report::{aws_time, Report};
 use crate::system::resolve_in_root;
 use crate::version;
@@ -691,18 +691,28 @@ mod tests {
         assert!(e.message.contains("has not rebooted"), "{}", e.message);
         assert!(e.message.contains("3 times"), "{}", e.message);
         assert_eq!(s.reboot_request, None, "the guard clears the request");
-        assert_eq!(s.resume("b1", agent(Some("cmd-1")).as_ref()), Resume::Proceed);
+        assert_eq!(
+            s.resume("b1", agent(Some("cmd-1")).as_ref()),
+            Resume::Proceed
+        );
     }
 
     #[test]
     fn resume_ignores_other_commands_other_actions_and_runs_outside_the_agent() {
         let mut s = State::default();
         s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
-        assert_eq!(s.resume("b2", agent(Some("cmd-2")).as_ref()), Resume::Proceed);
+        assert_eq!(
+            s.resume("b2", agent(Some("cmd-2")).as_ref()),
+            Resume::Proceed
+        );
         s.request_reboot(request("b1", "command", None));
         assert_eq!(s.resume("b1", agent(None).as_ref()), Resume::Proceed);
         s.request_reboot(request("b1", "ssm-exit-194", Some("cmd-1")));
-        assert_eq!(s.resume("b1", None), Resume::Proceed, "a run outside the agent");
+        assert_eq!(
+            s.resume("b1", None),
+            Resume::Proceed,
+            "a run outside the agent"
+        );
         assert_eq!(s.reboot_request, None);
     }
 

@@ -35,12 +35,12 @@ use crate::common::{patch, patchbaseline, read_json, require_root, require_tool,
 // Fixtures
 
 /// The fixtures of this test process: archives under `dir/archive`, the template root.
-struct Fixtures {
-    dir: PathBuf,
+pub(crate) struct Fixtures {
+    pub(crate) dir: PathBuf,
 }
 
 impl Fixtures {
-    fn template(&self) -> PathBuf {
+    pub(crate) fn template(&self) -> PathBuf {
         self.dir.join("template")
     }
     fn archive(&self, name: &str) -> PathBuf {
@@ -49,7 +49,7 @@ impl Fixtures {
 }
 
 /// Build the fixtures once per test process (0.3 s), or say why this test is skipped.
-fn fixtures(test: &str) -> Option<&'static Fixtures> {
+pub(crate) fn fixtures(test: &str) -> Option<&'static Fixtures> {
     for tool in ["dpkg-deb", "apt-ftparchive", "apt-get", "dpkg"] {
         require_tool(test, tool)?;
     }
@@ -80,14 +80,14 @@ fn fixtures(test: &str) -> Option<&'static Fixtures> {
 }
 
 /// One test's own copy of the template root.
-struct Case {
-    tmp: tempfile::TempDir,
-    root: PathBuf,
-    fix: &'static Fixtures,
+pub(crate) struct Case {
+    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) root: PathBuf,
+    pub(crate) fix: &'static Fixtures,
 }
 
 impl Case {
-    fn new(test: &str) -> Option<Case> {
+    pub(crate) fn new(test: &str) -> Option<Case> {
         let fix = fixtures(test)?;
         let tmp = tempfile::tempdir().unwrap();
         // apt's download methods run as _apt: let it reach the copy.

@@ -6,5 +6,6 @@
 mod apt;
 mod baseline;
 mod common;
+mod reboot;
 mod state;
 mod version;

@@ -1,0 +1,449 @@
+//! Reboot detection and the reboot action on real dpkg fixture roots, driven through
+//! `reboot::prepare` and `reboot::finish` the way the install command calls them, with a real
+//! `dpkg -i` as the install step. The fixture's linux-image-sim postinst writes
+//! ROOT/run/reboot-required(.pkgs) on upgrade, as Debian's kernel hooks do.
+//!
+//! Nothing here can reboot anything: every run either passes a reboot command that only records
+//! its invocation into a temporary file, or runs "under the SSM agent", where the reboot is the
+//! exit code 194 returned to the test. All systems are image roots (never `/`), for which the
+//! host reboot is unreachable (see the unit tests in src/reboot.rs). The boot id comes from a
+//! file the test rewrites to simulate a reboot.
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+use patchbaseline::app::{gather, report_of};
+use patchbaseline::cli::ScanArgs;
+use patchbaseline::error::Result;
+use patchbaseline::lock::DpkgRepair;
+use patchbaseline::model::Family;
+use patchbaseline::reboot::{self, Finish, Flow, Prepared, SsmAgent};
+use patchbaseline::report::{Operation, Report};
+use patchbaseline::state::{Scope, State, StateDir};
+use serde_json::Value;
+
+use crate::apt::Case;
+use crate::common::{patch, patchbaseline, read_json, run, show};
+
+/// One fixture root, its simulated boot id and the reboot recorder's log.
+struct Sim {
+    case: Case,
+    boot: PathBuf,
+    log: PathBuf,
+}
+
+/// How a run is asked to behave.
+#[derive(Clone, Copy)]
+struct Opts<'a> {
+    reboot_if_needed: bool,
+    /// Pass the recording `--reboot-command`.
+    command: bool,
+    /// Run as under the SSM agent with this SSM_COMMAND_ID.
+    ssm: Option<&'a str>,
+}
+
+const IF_NEEDED: Opts = Opts {
+    reboot_if_needed: true,
+    command: true,
+    ssm: None,
+};
+const NO_REBOOT: Opts = Opts {
+    reboot_if_needed: false,
+    command: true,
+    ssm: None,
+};
+
+fn ssm(command_id: &str) -> Opts<'_> {
+    Opts {
+        reboot_if_needed: true,
+        command: false,
+        ssm: Some(command_id),
+    }
+}
+
+impl Sim {
+    fn new(test: &str) -> Option<Sim> {
+        let case = Case::new(test)?;
+        let boot = case.tmp.path().join("boot_id");
+        let log = case.tmp.path().join("reboots.log");
+        let sim = Sim { case, boot, log };
+        sim.set_boot("boot-1");
+        Some(sim)
+    }
+
+    fn root(&self) -> &Path {
+        &self.case.root
+    }
+
+    /// Simulate a reboot (or say which boot this is).
+    fn set_boot(&self, id: &str) {
+        std::fs::write(&self.boot, format!("{id}\n")).unwrap();
+    }
+
+    /// The reboot command: one line per invocation, the reasons joined by `|`, then whether
+    /// the report was already on disk and said so.
+    fn recorder(&self) -> String {
+        format!(
+            "printf '%s\\t%s\\n' \"$(printf '%s' \"$PATCHBASELINE_REBOOT_REASONS\" | tr '\\n' '|')\" \
+             \"$(grep -c '\"action\": \"command\"' \"$PATCHBASELINE_REPORT\")\" >> {}",
+            self.log.display()
+        )
+    }
+
+    fn invocations(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    fn report_path(&self) -> PathBuf {
+        self.case.tmp.path().join("install.json")
+    }
+
+    fn gather(&self) -> patchbaseline::app::Evaluated {
+        gather(&ScanArgs {
+            baseline: None,
+            root: Some(self.root().to_path_buf()),
+            report: None,
+            no_refresh: true,
+            inventory: None,
+            at: None,
+            console_limit: 2500,
+            boot_id_file: Some(self.boot.clone()),
+        })
+        .unwrap()
+    }
+
+    fn dpkg_install(&self, debs: &[&str]) {
+        if debs.is_empty() {
+            return;
+        }
+        let out = patchbaseline::exec::Cmd::new("dpkg")
+            .arg(format!("--root={}", self.root().display()))
+            .arg("--force-script-chrootless")
+            .arg("-i")
+            .args(debs.iter().map(|d| self.case.fix.dir.join("debs").join(d)))
+            .own_process_group()
+            .output()
+            .unwrap();
+        assert_eq!(out.code(), Some(0), "{}", out.stderr_str());
+    }
+
+    /// One install run as the install command does it: prepare; install `debs` with dpkg
+    /// (unless this is the re-run after a reboot); finish; write the report; perform. The exit
+    /// code and the report written.
+    fn install(&self, debs: &[&str], o: Opts) -> Result<(i32, Option<Report>)> {
+        let recorder = self.recorder();
+        let flow = Flow {
+            root: self.root(),
+            family: Family::Deb,
+            boot_id_file: Some(&self.boot),
+            lock_timeout: std::time::Duration::from_secs(30),
+            dpkg_repair: DpkgRepair::Refuse,
+            reboot_if_needed: o.reboot_if_needed,
+            reboot_command: o.command.then_some(recorder.as_str()),
+            ssm: o.ssm.map(|id| SsmAgent {
+                instance_id: "i-0fixture".into(),
+                command_id: Some(id.into()),
+            }),
+            started_at: Utc::now(),
+        };
+        let (mut session, after, changed, exit_code, after_reboot) = match reboot::prepare(&flow)? {
+            Prepared::AskAgain(_) => return Ok((194, None)),
+            Prepared::AfterReboot(session, req) => {
+                (session, self.gather(), Vec::new(), req.exit_code, true)
+            }
+            Prepared::Install(session) => {
+                let before = self.gather();
+                self.dpkg_install(debs);
+                let after = self.gather();
+                let changed = reboot::changes(
+                    Family::Deb,
+                    &before.inventory.installed,
+                    &after.inventory.installed,
+                );
+                (session, after, changed, 0, false)
+            }
+        };
+        let mut report = report_of(&after, Operation::Install);
+        let finished = reboot::finish(
+            &mut session,
+            &mut report,
+            &flow,
+            &Finish {
+                changed: &changed,
+                after: &after.inventory,
+                exit_code,
+                after_reboot,
+            },
+        )?;
+        patchbaseline::fsutil::write_atomic(&self.report_path(), report.to_json().as_bytes())
+            .unwrap();
+        let code = finished.perform(&flow, Some(&self.report_path()))?;
+        Ok((code, Some(report)))
+    }
+
+    fn state(&self) -> State {
+        State::load(&StateDir::for_root(self.root()), Utc::now()).unwrap()
+    }
+
+    /// `patchbaseline scan` of the root in the current boot.
+    fn scan(&self) -> Value {
+        let report = self.case.tmp.path().join("scan.json");
+        let out = run(patchbaseline()
+            .args(["scan", "--no-refresh", "--root"])
+            .arg(self.root())
+            .arg("--boot-id-file")
+            .arg(&self.boot)
+            .arg("--report")
+            .arg(&report));
+        assert!(out.status.success(), "{}", show(&out));
+        read_json(&report)
+    }
+
+    fn installed_version(&self, package: &str) -> String {
+        let out = run(std::process::Command::new("dpkg-query")
+            .arg(format!("--admindir={}/var/lib/dpkg", self.root().display()))
+            .args(["-W", "-f", "${Version}", package]));
+        assert!(out.status.success(), "{}", show(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+const KERNEL: &str = "linux-image-sim_2.0-1_all.deb";
+const OPENSSL: &str = "openssl-sim_1.1-1_all.deb";
+
+fn state_of(report: &Report, id: &str) -> String {
+    report
+        .patches
+        .iter()
+        .find(|p| p.id == id)
+        .unwrap_or_else(|| panic!("no {id} in the report"))
+        .state
+        .to_string()
+}
+
+#[test]
+fn kernel_update_with_reboot_if_needed_runs_the_reboot_command_once() {
+    let Some(sim) = Sim::new("kernel_update_with_reboot_if_needed_runs_the_reboot_command_once")
+    else {
+        return;
+    };
+    let (code, report) = sim.install(&[KERNEL], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert!(
+        sim.root().join("run/reboot-required").exists(),
+        "the package's own hook asked for a reboot"
+    );
+    let calls = sim.invocations();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let marker = sim.root().join("run/reboot-required");
+    assert!(
+        calls[0].contains(&format!("{} lists linux-image-sim", marker.display())),
+        "{calls:?}"
+    );
+    assert!(
+        calls[0].ends_with("\t1"),
+        "the report was on disk, complete, before the command ran: {calls:?}"
+    );
+    assert!(report.reboot.required);
+    assert_eq!(report.reboot.action, "command");
+    assert_eq!(
+        state_of(&report, "linux-image-sim.all"),
+        "InstalledPendingReboot"
+    );
+    assert_eq!(report.summary.installed_pending_reboot_count, 1);
+
+    let state = sim.state();
+    assert_eq!(state.pending.len(), 1, "{state:?}");
+    let p = &state.pending[0];
+    assert_eq!(
+        (
+            p.id.as_str(),
+            p.version.as_str(),
+            p.boot_id.as_str(),
+            p.scope
+        ),
+        ("linux-image-sim.all", "2.0-1", "boot-1", Scope::Host)
+    );
+    assert_eq!(state.reboot_request.as_ref().unwrap().action, "command");
+
+    // Not rebooted yet: a scan still says so.
+    let scan = sim.scan();
+    assert_eq!(
+        patch(&scan, "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+
+    // Rebooted: settled; a second install changes nothing and asks for no reboot.
+    sim.set_boot("boot-2");
+    let scan = sim.scan();
+    assert_eq!(patch(&scan, "linux-image-sim.all")["state"], "Installed");
+    assert_eq!(scan["reboot"]["required"], false, "{:#}", scan["reboot"]);
+    let (code, report) = sim.install(&[], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(report.reboot.action, "none");
+    assert_eq!(sim.invocations().len(), 1, "not invoked again");
+    let state = sim.state();
+    assert!(
+        state.pending.is_empty() && state.reboot_request.is_none(),
+        "{state:?}"
+    );
+}
+
+#[test]
+fn update_that_needs_no_reboot_does_not_run_the_reboot_command() {
+    let Some(sim) = Sim::new("update_that_needs_no_reboot_does_not_run_the_reboot_command") else {
+        return;
+    };
+    let (code, report) = sim.install(&[OPENSSL], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(sim.installed_version("openssl-sim"), "1.1-1");
+    assert!(sim.invocations().is_empty());
+    assert!(!report.reboot.required, "{:?}", report.reboot);
+    assert_eq!(report.reboot.action, "none");
+    assert_eq!(state_of(&report, "openssl-sim.all"), "Installed");
+    assert!(sim.state().pending.is_empty());
+}
+
+#[test]
+fn no_reboot_records_pending_and_a_later_reboot_if_needed_acts_on_it() {
+    let Some(sim) = Sim::new("no_reboot_records_pending_and_a_later_reboot_if_needed_acts_on_it")
+    else {
+        return;
+    };
+    let (code, report) = sim.install(&[KERNEL], NO_REBOOT).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert!(sim.invocations().is_empty(), "NoReboot never reboots");
+    assert!(report.reboot.required);
+    assert_eq!(report.reboot.action, "not-permitted");
+    let state = sim.state();
+    assert_eq!(state.pending.len(), 1);
+    assert_eq!(state.pending[0].scope, Scope::Image, "recorded in an image");
+    assert_eq!(state.reboot_request, None);
+
+    let scan = sim.scan();
+    assert_eq!(
+        patch(&scan, "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+    assert_eq!(scan["summary"]["InstalledPendingRebootCount"], 1);
+    // The host rebooting says nothing about an image.
+    sim.set_boot("boot-2");
+    assert_eq!(
+        patch(&sim.scan(), "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+
+    // RebootIfNeeded with nothing to install: the pending reboot is enough.
+    let (code, report) = sim.install(&[], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    let calls = sim.invocations();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains("by an earlier run"), "{calls:?}");
+    assert_eq!(report.reboot.action, "command");
+    assert_eq!(sim.state().pending[0].scope, Scope::Host);
+
+    sim.set_boot("boot-3");
+    let scan = sim.scan();
+    assert_eq!(patch(&scan, "linux-image-sim.all")["state"], "Installed");
+    assert_eq!(scan["reboot"]["required"], false);
+}
+
+#[test]
+fn ssm_exit_194_then_the_rerun_after_the_reboot_does_not_install_again() {
+    let Some(sim) = Sim::new("ssm_exit_194_then_the_rerun_after_the_reboot_does_not_install_again")
+    else {
+        return;
+    };
+    let (code, report) = sim.install(&[KERNEL], ssm("cmd-1")).unwrap();
+    assert_eq!(code, 194);
+    assert_eq!(report.unwrap().reboot.action, "ssm-exit-194");
+    let req = sim.state().reboot_request.unwrap();
+    assert_eq!(
+        (
+            req.boot_id.as_str(),
+            req.attempts,
+            req.ssm_command_id.as_deref()
+        ),
+        ("boot-1", 1, Some("cmd-1"))
+    );
+    assert!(sim.invocations().is_empty());
+
+    // The agent rebooted and runs the same command again.
+    sim.set_boot("boot-2");
+    let (code, report) = sim.install(&[OPENSSL], ssm("cmd-1")).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0, "the exit code the install had before the reboot");
+    assert_eq!(
+        sim.installed_version("openssl-sim"),
+        "1.0-1",
+        "the re-run does not install again"
+    );
+    assert_eq!(state_of(&report, "linux-image-sim.all"), "Installed");
+    assert_eq!(report.operation, Operation::Install);
+    assert_eq!(report.reboot.action, "none");
+    let state = sim.state();
+    assert!(
+        state.pending.is_empty() && state.reboot_request.is_none(),
+        "{state:?}"
+    );
+
+    // A new command later installs as usual.
+    let (code, _) = sim.install(&[OPENSSL], ssm("cmd-2")).unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(sim.installed_version("openssl-sim"), "1.1-1");
+}
+
+#[test]
+fn reboot_loop_guard_stops_asking_the_ssm_agent() {
+    let Some(sim) = Sim::new("reboot_loop_guard_stops_asking_the_ssm_agent") else {
+        return;
+    };
+    assert_eq!(sim.install(&[KERNEL], ssm("cmd-1")).unwrap().0, 194);
+    // The agent runs the command again but the system did not reboot.
+    for attempt in 2..=3 {
+        let (code, report) = sim.install(&[OPENSSL], ssm("cmd-1")).unwrap();
+        assert_eq!((code, report.is_none()), (194, true), "attempt {attempt}");
+        assert_eq!(sim.state().reboot_request.unwrap().attempts, attempt);
+    }
+    let e = sim.install(&[OPENSSL], ssm("cmd-1")).unwrap_err();
+    assert_eq!(e.exit_code(), 3);
+    assert!(
+        e.message.contains("3 times") && e.message.contains("has not rebooted"),
+        "{e}"
+    );
+    assert_eq!(
+        sim.installed_version("openssl-sim"),
+        "1.0-1",
+        "never installed meanwhile"
+    );
+    assert_eq!(sim.state().reboot_request, None);
+    // The kernel still waits for its reboot: pending in the state and in a scan.
+    assert_eq!(
+        patch(&sim.scan(), "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+}
+
+#[test]
+fn a_reboot_command_wins_over_the_ssm_agent() {
+    let Some(sim) = Sim::new("a_reboot_command_wins_over_the_ssm_agent") else {
+        return;
+    };
+    let opts = Opts {
+        command: true,
+        ..ssm("cmd-1")
+    };
+    let (code, report) = sim.install(&[KERNEL], opts).unwrap();
+    assert_eq!(code, 0, "no exit 194 when a command was given");
+    assert_eq!(report.unwrap().reboot.action, "command");
+    assert_eq!(sim.invocations().len(), 1);
+}

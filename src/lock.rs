@@ -102,7 +102,8 @@ fn wait_until_free<T, H>(
 /// The exclusive lock of one state directory, held until dropped.
 #[derive(Debug)]
 pub struct RunLock {
-    file: Flock<File>,
+    /// Held for its lock, released when dropped.
+    _file: Flock<File>,
     path: PathBuf,
 }
 
@@ -113,44 +114,31 @@ impl RunLock {
         let path = dir.lock_file();
         fs_err::create_dir_all(&dir.path)
             .map_err(|e| Error::failed(format!("cannot create the state directory: {e}")))?;
-        let open = || {
-            std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(&path)
-                .map_err(|e| {
-                    Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
-                })
-        };
-        let mut file = Some(open()?);
-        let deadline = Instant::now() + timeout;
-        let mut failure = None;
-        let locked = wait_until_free(
-            deadline,
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| {
+                Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
+            })?;
+        // flock hands the file back when the lock is busy: it is kept for the next attempt.
+        let mut spare = Some(file);
+        let attempt = wait_until_free(
+            Instant::now() + timeout,
             || {
-                let f = match file.take() {
-                    Some(f) => f,
-                    None => match open() {
-                        Ok(f) => f,
-                        Err(e) => {
-                            failure = Some(e);
-                            // Stop waiting: report the failure below.
-                            return Ok(None);
-                        }
-                    },
-                };
+                let f = spare.take().expect("put back after every busy attempt");
                 match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
-                    Ok(l) => Ok(Some(l)),
-                    Err((_, Errno::EWOULDBLOCK)) => Err(run_lock_holder(&path)),
-                    Err((_, e)) => {
-                        failure = Some(Error::failed(format!(
-                            "{}: cannot lock: {e}",
-                            path.display()
-                        )));
-                        Ok(None)
+                    Ok(locked) => Ok(Ok(locked)),
+                    Err((f, Errno::EWOULDBLOCK)) => {
+                        spare = Some(f);
+                        Err(run_lock_holder(&path))
                     }
+                    Err((_, e)) => Ok(Err(Error::failed(format!(
+                        "{}: cannot lock: {e}",
+                        path.display()
+                    )))),
                 }
             },
             |holder| {
@@ -174,9 +162,7 @@ impl RunLock {
                 )
             },
         )?;
-        let Some(mut file) = locked else {
-            return Err(failure.expect("a failure stops the wait"));
-        };
+        let mut file = attempt?;
         let pid = std::process::id();
         let written = file
             .set_len(0)
@@ -189,16 +175,11 @@ impl RunLock {
                 path.display()
             )));
         }
-        Ok(RunLock { file, path })
+        Ok(RunLock { _file: file, path })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// The lock's file descriptor (still locked).
-    pub fn file(&self) -> &File {
-        &self.file
     }
 }
 

@@ -220,17 +220,28 @@ pub struct RebootNeed {
     pub unattributed: bool,
 }
 
+/// What a reason is about.
+enum About {
+    /// This package (`name.arch`).
+    Package(String),
+    /// No package we can name: every package this run changed waits for the reboot.
+    Unknown,
+    /// Packages someone else installed: required, but none of this run's packages waits for it.
+    Others,
+}
+
 impl RebootNeed {
-    fn add(&mut self, reason: String, package: Option<String>) {
+    fn add(&mut self, reason: String, about: About) {
         self.required = true;
-        match package {
-            Some(id) => {
+        match about {
+            About::Package(id) => {
                 let v = self.packages.entry(id).or_default();
                 if !v.contains(&reason) {
                     v.push(reason.clone());
                 }
             }
-            None => self.unattributed = true,
+            About::Unknown => self.unattributed = true,
+            About::Others => {}
         }
         if !self.reasons.contains(&reason) {
             self.reasons.push(reason);
@@ -322,7 +333,7 @@ pub fn detect(d: &Detect) -> RebootNeed {
                 report::aws_time(p.installed_at),
                 p.reasons.join("; ")
             ),
-            Some(p.id.clone()),
+            About::Package(p.id.clone()),
         );
     }
 
@@ -349,7 +360,7 @@ pub fn detect(d: &Detect) -> RebootNeed {
                         a.id,
                         p.version
                     ),
-                    Some(c.id()),
+                    About::Package(c.id()),
                 );
             }
         }
@@ -360,7 +371,7 @@ pub fn detect(d: &Detect) -> RebootNeed {
         if let Some(why) = needs_reboot_by_name(d.family, &c.name) {
             need.add(
                 format!("{} {} was installed: {why}", c.id(), new),
-                Some(c.id()),
+                About::Package(c.id()),
             );
         }
     }
@@ -382,10 +393,10 @@ pub fn detect(d: &Detect) -> RebootNeed {
                 .map(|i| format!("{}.{}", i.name, i.arch))
                 .collect();
             if ids.is_empty() {
-                need.add(reason.clone(), None);
+                need.add(reason.clone(), About::Unknown);
             }
             for id in ids {
-                need.add(reason.clone(), Some(id));
+                need.add(reason.clone(), About::Package(id));
             }
         }
         if let Some((id, newest)) = kernel_behind(d.family, host, d.installed) {
@@ -394,7 +405,7 @@ pub fn detect(d: &Detect) -> RebootNeed {
                     "the running kernel {} is older than the newest installed kernel {newest}",
                     host.kernel_release
                 ),
-                Some(id),
+                About::Package(id),
             );
         }
     }
@@ -438,7 +449,7 @@ fn marker_reasons(d: &Detect, live: bool, need: &mut RebootNeed) {
     }
     let shown = marker.display();
     if listed.is_empty() {
-        need.add(format!("{shown} exists"), None);
+        need.add(format!("{shown} exists"), About::Unknown);
         return;
     }
     for name in &listed {
@@ -446,16 +457,13 @@ fn marker_reasons(d: &Detect, live: bool, need: &mut RebootNeed) {
         let ids = changed_ids(name);
         if ids.is_empty() {
             if live {
-                // Installed by someone else since boot: required, but about none of our packages.
-                need.required = true;
-                if !need.reasons.contains(&reason) {
-                    need.reasons.push(reason);
-                }
+                // Installed by someone else since boot.
+                need.add(reason, About::Others);
             }
             continue;
         }
         for id in ids {
-            need.add(reason.clone(), Some(id));
+            need.add(reason.clone(), About::Package(id));
         }
     }
 }

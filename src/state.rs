@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::lock::RunLock;
 use crate::model::{Family, InstalledPackage, PatchState};
@@ -182,17 +182,16 @@ impl State {
     /// current time: records dated after it (beyond a few minutes of clock skew) are refused.
     pub fn load(dir: &StateDir, now: DateTime<Utc>) -> Result<State> {
         let file = dir.state_file();
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => {
-                return Err(Error::failed(format!(
-                    "{}: cannot read the pending-reboot state: {e}",
-                    file.display()
-                )))
+        match read_state_file(&file) {
+            Ok(Some(text)) => {
+                State::parse(&text, now).map_err(|problem| corrupt(&file, &problem, now))
             }
-        };
-        State::parse(&text, now).map_err(|problem| corrupt(&file, &problem, now))
+            Ok(None) => Ok(State::default()),
+            Err(e) => Err(Error::failed(format!(
+                "{}: cannot read the pending-reboot state: {e}",
+                file.display()
+            ))),
+        }
     }
 
     /// Parse and check a state document; the error says what is wrong with it.
@@ -372,6 +371,15 @@ impl Resume {
     }
 }
 
+/// The state file's text; None when there is none.
+fn read_state_file(file: &Path) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(file) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn corrupt(file: &Path, problem: &str, now: DateTime<Utc>) -> Error {
     let future = problem.contains("dated in the future");
     let hint = if future {
@@ -490,14 +498,17 @@ pub fn pending_for_scan(
     now: DateTime<Utc>,
 ) -> Result<Vec<PendingPackage>> {
     let dir = StateDir::for_root(root);
-    let mut state = match State::load(&dir, now) {
-        Ok(s) => s,
-        Err(e) if e.kind == ErrorKind::OperationFailed && e.message.contains("cannot read") => {
-            eprintln!("warning: {e} (pending reboots are not shown)");
+    let file = dir.state_file();
+    if let Err(e) = read_state_file(&file) {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            eprintln!(
+                "warning: {}: {e} (pending reboots are not shown; run as root to see them)",
+                file.display()
+            );
             return Ok(Vec::new());
         }
-        Err(e) => return Err(e),
-    };
+    }
+    let mut state = State::load(&dir, now)?;
     if state.pending.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,1 +1,360 @@
-//! Commands wired together (stub).
+//! Each command wired together: load and validate input, detect the system, gather the
+//! inventory, evaluate, report. `main` only parses the command line and maps errors to exit codes.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::backend::{self, ScanOptions};
+use crate::baseline::{self, Baseline, BaselineDocument, OperatingSystem};
+use crate::cli::{BaselineCommand, Cli, Command, ScanArgs};
+use crate::error::{exit, Error, Result};
+use crate::fsutil::write_atomic;
+use crate::model::Inventory;
+use crate::report::{console_summary, Context, Operation, Report};
+use crate::rules::{self, describe};
+use crate::system::{self, System};
+
+/// Run a parsed command line; returns the exit code.
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Scan(args) => scan(&args),
+        Command::Explain { name, scan } => explain(&name, &scan),
+        Command::Baseline(BaselineCommand::Default { os }) => baseline_default(&os),
+        Command::Baseline(BaselineCommand::Validate { file, os }) => {
+            baseline_validate(&file, os.as_deref())
+        }
+    }
+}
+
+/// How a file argument is named in messages.
+fn label(path: &Path) -> String {
+    if path == Path::new("-") {
+        "<stdin>".to_string()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// Read a user-supplied file (`-` = standard input); a missing file is invalid input.
+pub fn read_input(path: &Path, what: &str) -> Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::invalid(format!("<stdin>: cannot read the {what}: {e}")))?;
+        return Ok(s);
+    }
+    std::fs::read_to_string(path).map_err(|e| {
+        Error::invalid(format!("{}: cannot read the {what}: {e}", path.display())).with_hint(
+            format!("pass the path of an existing {what} file, or - for standard input"),
+        )
+    })
+}
+
+fn parse_os(s: &str) -> Result<OperatingSystem> {
+    OperatingSystem::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = OperatingSystem::ALL.iter().map(|o| o.as_str()).collect();
+        Error::invalid(format!(
+            "--os: unknown OperatingSystem {s:?}; allowed: {}",
+            all.join(", ")
+        ))
+    })
+}
+
+fn parse_at(at: Option<&str>) -> Result<DateTime<Utc>> {
+    let Some(s) = at else {
+        return Ok(Utc::now());
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    Err(Error::invalid(format!(
+        "--at: {s:?} is not a time; use RFC 3339 (2026-12-24T08:00:00Z) or a date (2026-12-24)"
+    )))
+}
+
+/// Everything a scan evaluated, ready to report.
+pub struct Evaluated {
+    pub baseline: Baseline,
+    pub baseline_source: String,
+    pub inventory: Inventory,
+    pub system: Option<System>,
+    pub operating_system: OperatingSystem,
+    pub root: PathBuf,
+    pub now: DateTime<Utc>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Load the baseline, find the system, gather its inventory. Validation of every input happens
+/// before the package manager is asked anything.
+pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
+    let started_at = Utc::now();
+    let now = parse_at(args.at.as_deref())?;
+    let document = match &args.baseline {
+        Some(path) => {
+            let text = read_input(path, "baseline")?;
+            Some((label(path), baseline::load(&label(path), &text)?))
+        }
+        None => None,
+    };
+    let what_if = match &args.inventory {
+        Some(path) => {
+            let text = read_input(path, "inventory")?;
+            let inv: Inventory = serde_json::from_str(&text).map_err(|e| {
+                Error::invalid(format!("{}: {e}", label(path)))
+                    .with_hint("the inventory schema is in docs/inventory.md")
+            })?;
+            Some(inv)
+        }
+        None => None,
+    };
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    if what_if.is_none() && !root.is_dir() {
+        return Err(Error::invalid(format!(
+            "--root {}: not a directory",
+            root.display()
+        )));
+    }
+
+    // The system: detected from os-release, or (what-if) named by the inventory or the baseline.
+    let system = match what_if {
+        Some(_) => None,
+        None => Some(system::detect(&root)?),
+    };
+    let operating_system =
+        match (&system, &what_if, &document) {
+            (Some(s), _, _) => s.operating_system,
+            (None, Some(inv), _) if inv.operating_system.is_some() => {
+                inv.operating_system.expect("checked above")
+            }
+            (None, _, Some((_, BaselineDocument::Single(b)))) => b.operating_system,
+            _ => return Err(Error::invalid(
+                "the inventory has no operating_system and no single --baseline names one",
+            )
+            .with_hint(
+                "add \"operating_system\": \"AMAZON_LINUX_2023\" (for example) to the inventory",
+            )),
+        };
+    let (baseline, baseline_source) = match document {
+        Some((source, doc)) => (doc.select(operating_system, &source)?, source),
+        None => (
+            baseline::predefined(operating_system).ok_or_else(|| {
+                Error::invalid(format!(
+                    "there is no predefined baseline for {operating_system}"
+                ))
+                .with_hint("pass --baseline FILE")
+            })?,
+            "predefined".to_string(),
+        ),
+    };
+
+    let inventory = match (what_if, &system) {
+        (Some(inv), _) => inv,
+        (None, Some(sys)) => {
+            let sources: Vec<_> = baseline
+                .sources
+                .iter()
+                .filter(|s| s.products.iter().any(|p| p == "*" || p == &sys.product))
+                .cloned()
+                .collect();
+            if !sources.is_empty() {
+                tracing::info!(
+                    sources = ?sources.iter().map(|s| &s.name).collect::<Vec<_>>(),
+                    "using the baseline's Sources instead of the configured repositories"
+                );
+            }
+            backend::inventory(
+                sys,
+                &ScanOptions {
+                    root: &root,
+                    refresh: !args.no_refresh,
+                    sources: &sources,
+                },
+            )?
+        }
+        (None, None) => unreachable!("a system is detected whenever there is no what-if inventory"),
+    };
+    Ok(Evaluated {
+        baseline,
+        baseline_source,
+        inventory,
+        system,
+        operating_system,
+        root,
+        now,
+        started_at,
+    })
+}
+
+/// Build the report of a gathered system.
+pub fn report_of(ev: &Evaluated, operation: Operation) -> Report {
+    let evaluation = rules::evaluate(&ev.baseline, &ev.inventory, ev.now);
+    let product = match &ev.system {
+        Some(s) => s.product.clone(),
+        None => ev.inventory.product.clone(),
+    };
+    let root = if ev.system.is_some() {
+        ev.root.display().to_string()
+    } else {
+        "(inventory)".to_string()
+    };
+    let mut report = Report::new(
+        &Context {
+            operation,
+            operating_system: ev.operating_system,
+            product: &product,
+            root: &root,
+            started_at: ev.started_at,
+            baseline_source: &ev.baseline_source,
+        },
+        &ev.baseline,
+        &evaluation,
+    );
+    report.finished_at = Utc::now();
+    report
+}
+
+/// Write the report (when asked) and print the console summary.
+pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Result<()> {
+    if let Some(p) = path {
+        write_atomic(p, report.to_json().as_bytes())
+            .map_err(|e| Error::failed(format!("cannot write the report: {e}")))?;
+    }
+    let shown = path.map(|p| p.display().to_string());
+    print!(
+        "{}",
+        console_summary(report, shown.as_deref(), console_limit)
+    );
+    Ok(())
+}
+
+fn scan(args: &ScanArgs) -> Result<i32> {
+    let ev = gather(args)?;
+    let report = report_of(&ev, Operation::Scan);
+    publish(&report, args.report.as_deref(), args.console_limit)?;
+    Ok(exit::SUCCESS)
+}
+
+fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
+    let ev = gather(args)?;
+    let evaluation = rules::evaluate(&ev.baseline, &ev.inventory, ev.now);
+    let fmt = |v: &str| match evaluation.family {
+        crate::model::Family::Rpm => crate::version::display_rpm(v),
+        crate::model::Family::Deb => v.to_string(),
+    };
+    let mut out = String::new();
+    let wanted = |n: &str| n == name || n.eq_ignore_ascii_case(name);
+    for d in evaluation.packages.iter().filter(|d| wanted(d.name)) {
+        out.push_str(&format!(
+            "{}: {}{}\n  {}\n",
+            d.id(),
+            d.state,
+            match (d.installed, d.target) {
+                (Some(i), Some(t)) => format!(
+                    " (installed {}, target {})",
+                    fmt(&i.version),
+                    fmt(evaluation.candidates[t].version)
+                ),
+                (Some(i), None) => format!(" (installed {})", fmt(&i.version)),
+                (None, Some(t)) => format!(" (target {})", fmt(evaluation.candidates[t].version)),
+                (None, None) => String::new(),
+            },
+            d.reason
+        ));
+        for c in &evaluation.candidates[d.candidates.clone()] {
+            let mut flags = Vec::new();
+            if c.installed {
+                flags.push("installed");
+            }
+            if c.available.is_some() {
+                flags.push("available");
+            }
+            let verdict = match &c.verdict {
+                rules::Verdict::Approved { .. } => "APPROVED",
+                rules::Verdict::Rejected { .. } => "REJECTED",
+                rules::Verdict::NotApproved { .. } => "not approved",
+            };
+            out.push_str(&format!(
+                "    {:<28} {:<12} [{}] {}\n",
+                fmt(c.version),
+                verdict,
+                flags.join(","),
+                describe(&ev.baseline, c)
+            ));
+        }
+    }
+    // Versions of a name that is neither installed nor approved are still worth showing.
+    let listed: Vec<_> = evaluation
+        .packages
+        .iter()
+        .filter(|d| wanted(d.name))
+        .collect();
+    if listed.is_empty() {
+        for c in evaluation.candidates.iter().filter(|c| wanted(c.name)) {
+            out.push_str(&format!(
+                "{} {}: not installed; {}\n",
+                c.id(),
+                fmt(c.version),
+                describe(&ev.baseline, c)
+            ));
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::invalid(format!(
+            "{name}: no such package is installed or offered by the enabled repositories"
+        ))
+        .with_hint("check the spelling; `rpm -qa` / `dpkg -l` list installed names"));
+    }
+    print!("{out}");
+    Ok(exit::SUCCESS)
+}
+
+fn baseline_default(os: &str) -> Result<i32> {
+    let os = parse_os(os)?;
+    let b = baseline::predefined(os).ok_or_else(|| {
+        Error::invalid(format!(
+            "there is no predefined baseline for {os} (Linux only)"
+        ))
+    })?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&b.to_aws_json()).expect("JSON values serialise")
+    );
+    Ok(exit::SUCCESS)
+}
+
+fn baseline_validate(file: &Path, os: Option<&str>) -> Result<i32> {
+    let os = os.map(parse_os).transpose()?;
+    let text = read_input(file, "baseline")?;
+    let source = label(file);
+    let doc = baseline::load(&source, &text)?;
+    let summary = match (&doc, os) {
+        (_, Some(os)) => {
+            let b = doc.clone().select(os, &source)?;
+            format!(
+                "valid: the baseline for {os} has {} approval rule(s)",
+                b.approval_rules.len()
+            )
+        }
+        (BaselineDocument::Single(b), None) => format!(
+            "valid: one {} baseline with {} approval rule(s)",
+            b.operating_system,
+            b.approval_rules.len()
+        ),
+        (BaselineDocument::Override(v), None) => {
+            let oss: Vec<&str> = v.iter().map(|b| b.operating_system.as_str()).collect();
+            format!(
+                "valid: BaselineOverride with {} entries ({})",
+                v.len(),
+                oss.join(", ")
+            )
+        }
+    };
+    println!("{source}: {summary}");
+    Ok(exit::SUCCESS)
+}

@@ -10,6 +10,7 @@ pub mod baseline;
 pub mod cli;
 pub mod error;
 pub mod exec;
+pub mod fsutil;
 pub mod model;
 pub mod report;
 pub mod rules;

@@ -23,7 +23,9 @@ pub fn patchbaseline() -> Command {
 
 /// Path of a file under `testdata/`.
 pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata")
+        .join(rel)
 }
 
 /// Return the path of `tool` on PATH, or print a loud skip line naming the test and return None.
@@ -34,7 +36,10 @@ pub fn require_tool(test: &str, tool: &str) -> Option<PathBuf> {
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        skip(test, &format!("`{tool}` is not installed (CI installs it: see .ci/run)"));
+        skip(
+            test,
+            &format!("`{tool}` is not installed (CI installs it: see .ci/run)"),
+        );
     }
     found
 }
@@ -43,7 +48,10 @@ pub fn require_tool(test: &str, tool: &str) -> Option<PathBuf> {
 pub fn require_root(test: &str) -> bool {
     let root = nix::unistd::Uid::effective().is_root();
     if !root {
-        skip(test, "needs root (package managers write rpm/dpkg databases inside the image root)");
+        skip(
+            test,
+            "needs root (package managers write rpm/dpkg databases inside the image root)",
+        );
     }
     root
 }
@@ -72,8 +80,7 @@ pub fn show(out: &Output) -> String {
 
 /// Parse a JSON file, panicking with its path on error.
 pub fn read_json(path: &Path) -> serde_json::Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}\n{text}", path.display()))
 }
 

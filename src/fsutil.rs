@@ -1,0 +1,54 @@
+//! Files we write are never half-written: a temporary file in the same directory, fsync, rename,
+//! then fsync of the directory.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Write `bytes` to `path` atomically, creating the parent directory when needed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    fs_err::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".patchbaseline-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| {
+        std::io::Error::new(e.error.kind(), format!("{}: {}", path.display(), e.error))
+    })?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        // Make the rename itself durable; a directory that cannot be synced is not an error.
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_content_and_leaves_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("sub/report.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("report.json")]);
+    }
+
+    #[test]
+    fn unwritable_directory_names_the_path() {
+        let err = write_atomic(Path::new("/proc/nope/report.json"), b"x").unwrap_err();
+        assert!(err.to_string().contains("/proc/nope"), "{err}");
+    }
+}

@@ -1,0 +1,885 @@
+//! Evaluation: every candidate version gets a [`Verdict`] with the facts behind it, every
+//! installed or approvable `name.arch` gets a [`PatchState`]. Reasons are rendered from the
+//! verdicts on demand, so a large evaluation allocates no prose it does not print.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, NaiveTime, Utc};
+
+use crate::baseline::{
+    Approval, Baseline, ComplianceLevel, FilterKey, PatchFilter, PatchRule, RejectedPatchesAction,
+};
+use crate::model::{Advisory, AvailablePackage, Family, InstalledPackage, Inventory, PatchState};
+use crate::rules::patterns::{entry_kind, EntryKind, PatternSet, Relevant};
+use crate::version::{self, display_rpm};
+
+/// The result of evaluating one inventory against one baseline.
+#[derive(Debug)]
+pub struct Evaluation<'a> {
+    pub family: Family,
+    pub now: DateTime<Utc>,
+    /// Every version considered, grouped by `name.arch` (sorted), newest first within a group.
+    pub candidates: Vec<Candidate<'a>>,
+    /// One entry per installed `name.arch` and per approved `name.arch` that is not installed.
+    pub packages: Vec<PackageDecision<'a>>,
+}
+
+/// One version of one `name.arch` that the baseline was asked about.
+#[derive(Debug)]
+pub struct Candidate<'a> {
+    pub name: &'a str,
+    pub arch: &'a str,
+    /// As the inventory wrote it.
+    pub version: &'a str,
+    /// The repository entry, when a repository offers this version.
+    pub available: Option<&'a AvailablePackage>,
+    /// This exact version is installed.
+    pub installed: bool,
+    /// Advisories naming this exact version (RPM).
+    pub advisories: Vec<&'a Advisory>,
+    /// The advisory whose attributes (classification, severity, date) this version carries:
+    /// the first one that approves it, else the first one.
+    pub primary: Option<&'a Advisory>,
+    /// In an update notice (RPM) or offered by a security archive (apt).
+    pub security: bool,
+    /// The date ApproveAfterDays/ApproveUntilDate measure from (none on apt).
+    pub release_date: Option<DateTime<Utc>>,
+    pub verdict: Verdict,
+    pub compliance_level: ComplianceLevel,
+}
+
+impl Candidate<'_> {
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.name, self.arch)
+    }
+
+    pub fn is_approved(&self) -> bool {
+        matches!(self.verdict, Verdict::Approved { .. })
+    }
+
+    pub fn classification(&self) -> Option<&str> {
+        match self.primary {
+            Some(a) => Some(a.classification.as_str()),
+            None if self.security => Some("Security"),
+            None => None,
+        }
+    }
+
+    /// Vendor severity (RPM) or Priority (apt).
+    pub fn severity(&self) -> Option<&str> {
+        match self.primary {
+            Some(a) => a.severity.as_deref(),
+            None => self.available.and_then(|a| a.priority.as_deref()),
+        }
+    }
+}
+
+/// Why a version is or is not approved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Approved by these rules (indexes into ApprovalRules.PatchRules) and/or the approved list.
+    Approved {
+        rules: Vec<usize>,
+        list: Option<ListMatch>,
+    },
+    /// Matches RejectedPatches[entry]; rejection beats every approval.
+    Rejected { entry: usize },
+    /// Nothing approves it; one miss per rule (and per matching list entry) says why.
+    NotApproved { misses: Vec<Miss> },
+}
+
+/// How the approved list matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListMatch {
+    /// Index into ApprovedPatches.
+    pub entry: usize,
+    /// For an advisory, CVE or Bugzilla entry: the advisory that carries it.
+    pub via_advisory: Option<String>,
+}
+
+/// Why one rule (or the approved list) did not approve a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Miss {
+    /// The baseline has no approval rules and the list does not name it.
+    NoRules,
+    /// GlobalFilters.PatchFilters[filter] rejects it.
+    GlobalFilter {
+        filter: usize,
+        actual: Option<String>,
+    },
+    /// PatchRules[rule].PatchFilterGroup.PatchFilters[filter] does not match.
+    Filter {
+        rule: usize,
+        filter: usize,
+        actual: Option<String>,
+    },
+    /// PatchRules[rule] matches but the version is not a security update and the rule's
+    /// EnableNonSecurity is off.
+    NonSecurity { rule: usize },
+    /// PatchRules[rule] matches but the version is too recent.
+    TooRecent {
+        rule: usize,
+        released: DateTime<Utc>,
+        approvable_from: DateTime<Utc>,
+    },
+    /// ApprovedPatches[entry] names it, but it is not a security update and
+    /// ApprovedPatchesEnableNonSecurity is off.
+    ListNonSecurity { entry: usize },
+}
+
+/// The decision for one `name.arch`.
+#[derive(Debug)]
+pub struct PackageDecision<'a> {
+    pub name: &'a str,
+    pub arch: &'a str,
+    /// The newest installed version (several for installonly packages such as kernel).
+    pub installed: Option<&'a InstalledPackage>,
+    /// How many versions of this name.arch are installed.
+    pub installed_count: usize,
+    pub state: PatchState,
+    /// Index into `candidates` of the version to install (Missing) or that makes it compliant
+    /// (Installed): the newest approved version.
+    pub target: Option<usize>,
+    /// Index into `candidates` of the range this entry spans (for advisories and CVEs).
+    pub candidates: std::ops::Range<usize>,
+    /// Index into RejectedPatches when the installed version is rejected.
+    pub rejected_installed: Option<usize>,
+    pub compliance_level: ComplianceLevel,
+    /// Why the state is what it is.
+    pub reason: String,
+}
+
+impl PackageDecision<'_> {
+    pub fn id(&self) -> String {
+        format!("{}.{}", self.name, self.arch)
+    }
+}
+
+/// Evaluate `inventory` against `baseline` at `now`.
+pub fn evaluate<'a>(
+    baseline: &'a Baseline,
+    inventory: &'a Inventory,
+    now: DateTime<Utc>,
+) -> Evaluation<'a> {
+    Engine::new(baseline, inventory.family).run(inventory, now)
+}
+
+/// An ApprovedPatches entry that is an id, not a package expression.
+struct IdEntry<'a> {
+    index: usize,
+    kind: EntryKind,
+    text: &'a str,
+}
+
+/// The compiled baseline.
+struct Engine<'a> {
+    baseline: &'a Baseline,
+    family: Family,
+    approved: PatternSet,
+    approved_ids: Vec<IdEntry<'a>>,
+    rejected: PatternSet,
+}
+
+/// The attributes filters look at.
+#[derive(Clone, Copy, Default)]
+struct Attrs<'a> {
+    product: &'a str,
+    classification: Option<&'a str>,
+    severity: Option<&'a str>,
+    priority: Option<&'a str>,
+    section: Option<&'a str>,
+}
+
+/// One version while it is being gathered.
+struct Version<'a> {
+    version: &'a str,
+    available: Option<&'a AvailablePackage>,
+    installed: bool,
+    advisories: Vec<&'a Advisory>,
+}
+
+struct Group<'a> {
+    name: &'a str,
+    arch: &'a str,
+    installed: Vec<&'a InstalledPackage>,
+    versions: Vec<Version<'a>>,
+}
+
+/// RPM versions are keyed by their canonical form so `0:1.0-1` and `1.0-1` are one version.
+fn version_key(family: Family, v: &str) -> Cow<'_, str> {
+    if family == Family::Rpm && v.contains(':') {
+        Cow::Owned(display_rpm(v))
+    } else {
+        Cow::Borrowed(v)
+    }
+}
+
+impl<'a> Engine<'a> {
+    fn new(baseline: &'a Baseline, family: Family) -> Engine<'a> {
+        let mut approved_ids = Vec::new();
+        let mut approved_pkgs = Vec::new();
+        for (i, e) in baseline.approved_patches.iter().enumerate() {
+            match entry_kind(e, family) {
+                EntryKind::Package => approved_pkgs.push((i, e.as_str())),
+                kind => approved_ids.push(IdEntry {
+                    index: i,
+                    kind,
+                    text: e,
+                }),
+            }
+        }
+        Engine {
+            baseline,
+            family,
+            approved: PatternSet::new(approved_pkgs),
+            approved_ids,
+            rejected: PatternSet::new(
+                baseline
+                    .rejected_patches
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (i, e.as_str())),
+            ),
+        }
+    }
+
+    fn run(&self, inv: &'a Inventory, now: DateTime<Utc>) -> Evaluation<'a> {
+        let family = self.family;
+        let mut groups: Vec<Group<'a>> = Vec::new();
+        let mut index: HashMap<(&'a str, &'a str), usize> = HashMap::new();
+        let mut group_of = |groups: &mut Vec<Group<'a>>, name: &'a str, arch: &'a str| -> usize {
+            *index.entry((name, arch)).or_insert_with(|| {
+                groups.push(Group {
+                    name,
+                    arch,
+                    installed: Vec::new(),
+                    versions: Vec::new(),
+                });
+                groups.len() - 1
+            })
+        };
+        for p in &inv.installed {
+            let g = group_of(&mut groups, &p.name, &p.arch);
+            groups[g].installed.push(p);
+        }
+        // Per group, versions are found by key; the maps are short-lived.
+        let mut version_index: HashMap<(usize, Cow<'a, str>), usize> = HashMap::new();
+        let mut version_of = |groups: &mut Vec<Group<'a>>, g: usize, v: &'a str| -> usize {
+            let key = (g, version_key(family, v));
+            *version_index.entry(key).or_insert_with(|| {
+                groups[g].versions.push(Version {
+                    version: v,
+                    available: None,
+                    installed: false,
+                    advisories: Vec::new(),
+                });
+                groups[g].versions.len() - 1
+            })
+        };
+        for g in 0..groups.len() {
+            for i in 0..groups[g].installed.len() {
+                let v = &groups[g].installed[i].version;
+                let vi = version_of(&mut groups, g, v);
+                groups[g].versions[vi].installed = true;
+            }
+        }
+        for a in &inv.available {
+            let g = group_of(&mut groups, &a.name, &a.arch);
+            let vi = version_of(&mut groups, g, &a.version);
+            groups[g].versions[vi].available = Some(a);
+        }
+        for adv in &inv.advisories {
+            for p in &adv.packages {
+                let g = group_of(&mut groups, &p.name, &p.arch);
+                let vi = version_of(&mut groups, g, &p.version);
+                let advs = &mut groups[g].versions[vi].advisories;
+                if !advs.iter().any(|a| std::ptr::eq(*a, adv)) {
+                    advs.push(adv);
+                }
+            }
+        }
+        groups.sort_unstable_by(|a, b| (a.name, a.arch).cmp(&(b.name, b.arch)));
+
+        let mut candidates = Vec::with_capacity(inv.available.len() + inv.installed.len());
+        let mut packages = Vec::with_capacity(groups.len());
+        for mut group in groups {
+            group
+                .versions
+                .sort_by(|a, b| version::compare(family, b.version, a.version));
+            group
+                .installed
+                .sort_by(|a, b| version::compare(family, &b.version, &a.version));
+            let name_lower = group.name.to_lowercase();
+            let approved = self.approved.relevant_for(&name_lower);
+            let rejected = self.rejected.relevant_for(&name_lower);
+            let start = candidates.len();
+            for v in std::mem::take(&mut group.versions) {
+                candidates.push(self.candidate(&inv.product, &group, v, &approved, &rejected, now));
+            }
+            let range = start..candidates.len();
+            if let Some(d) = self.decide(&group, &candidates, range, &rejected) {
+                packages.push(d);
+            }
+        }
+        Evaluation {
+            family,
+            now,
+            candidates,
+            packages,
+        }
+    }
+
+    fn candidate(
+        &self,
+        product: &'a str,
+        group: &Group<'a>,
+        v: Version<'a>,
+        approved: &Relevant<'_>,
+        rejected: &Relevant<'_>,
+        now: DateTime<Utc>,
+    ) -> Candidate<'a> {
+        let family = self.family;
+        let security = match family {
+            Family::Rpm => !v.advisories.is_empty(),
+            Family::Deb => v.available.is_some_and(|a| a.security),
+        };
+        let mut cand = Candidate {
+            name: group.name,
+            arch: group.arch,
+            version: v.version,
+            available: v.available,
+            installed: v.installed,
+            primary: v.advisories.first().copied(),
+            advisories: v.advisories,
+            security,
+            release_date: None,
+            verdict: Verdict::NotApproved { misses: Vec::new() },
+            compliance_level: ComplianceLevel::Unspecified,
+        };
+        if let Some(entry) = rejected.first_match(family, group.name, group.arch, v.version) {
+            cand.verdict = Verdict::Rejected { entry };
+            cand.release_date = self.release_date(&cand, cand.primary);
+            return cand;
+        }
+
+        // The approved list: a package expression, or an advisory/CVE/Bugzilla id of one of the
+        // advisories naming this version.
+        let mut list = approved
+            .first_match(family, group.name, group.arch, v.version)
+            .map(|entry| ListMatch {
+                entry,
+                via_advisory: None,
+            });
+        if list.is_none() {
+            list = self.id_match(&cand.advisories);
+        }
+
+        // The rules, once per advisory (a version may be in several); the first advisory that
+        // some rule approves becomes the version's primary one.
+        let mut approving_rules = Vec::new();
+        let mut misses = Vec::new();
+        let sources: Vec<Option<&'a Advisory>> = if cand.advisories.is_empty() {
+            vec![None]
+        } else {
+            cand.advisories.iter().map(|a| Some(*a)).collect()
+        };
+        for adv in sources {
+            let date = self.release_date(&cand, adv);
+            let attrs = self.attrs(product, &cand, adv);
+            let (rules, m) = self.rules(&attrs, security, date, now);
+            if !rules.is_empty() {
+                approving_rules = rules;
+                cand.primary = adv;
+                cand.release_date = date;
+                break;
+            }
+            if misses.is_empty() {
+                misses = m;
+                cand.release_date = date;
+            }
+        }
+
+        let list_ok = list
+            .as_ref()
+            .is_some_and(|_| security || self.baseline.approved_patches_enable_non_security);
+        if let (Some(l), false) = (&list, list_ok) {
+            misses.push(Miss::ListNonSecurity { entry: l.entry });
+        }
+        if approving_rules.is_empty() && !list_ok {
+            if misses.is_empty() {
+                misses.push(Miss::NoRules);
+            }
+            cand.verdict = Verdict::NotApproved { misses };
+            return cand;
+        }
+        let mut level = approving_rules
+            .iter()
+            .map(|&r| self.baseline.approval_rules[r].compliance_level)
+            .max()
+            .unwrap_or_default();
+        if list_ok {
+            level = level.max(self.baseline.approved_patches_compliance_level);
+        }
+        cand.compliance_level = level;
+        cand.verdict = Verdict::Approved {
+            rules: approving_rules,
+            list: if list_ok { list } else { None },
+        };
+        cand
+    }
+
+    fn id_match(&self, advisories: &[&'a Advisory]) -> Option<ListMatch> {
+        for id in &self.approved_ids {
+            for adv in advisories {
+                let hit = match id.kind {
+                    EntryKind::Advisory => adv.id == id.text,
+                    EntryKind::Cve => adv.cves.iter().any(|c| c == id.text),
+                    EntryKind::Bugzilla => adv.bugzillas.iter().any(|b| b == id.text),
+                    EntryKind::Package => false,
+                };
+                if hit {
+                    return Some(ListMatch {
+                        entry: id.index,
+                        via_advisory: Some(adv.id.clone()),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// The date a rule's cut-off is measured from: the advisory's updated (else issued) date;
+    /// for an update in no advisory its build time; none on apt (dates are not supported there).
+    fn release_date(
+        &self,
+        cand: &Candidate<'a>,
+        adv: Option<&'a Advisory>,
+    ) -> Option<DateTime<Utc>> {
+        match self.family {
+            Family::Deb => None,
+            Family::Rpm => match adv {
+                Some(a) => a.release_date(),
+                None => cand.available.and_then(|a| a.build_time),
+            },
+        }
+    }
+
+    fn attrs(
+        &self,
+        product: &'a str,
+        cand: &Candidate<'a>,
+        adv: Option<&'a Advisory>,
+    ) -> Attrs<'a> {
+        match adv {
+            Some(a) => Attrs {
+                product,
+                classification: Some(a.classification.as_str()),
+                severity: a.severity.as_deref(),
+                ..Attrs::default()
+            },
+            None => Attrs {
+                product,
+                classification: None,
+                severity: None,
+                priority: cand.available.and_then(|a| a.priority.as_deref()),
+                section: cand.available.and_then(|a| a.section.as_deref()),
+            },
+        }
+    }
+
+    /// Which rules approve a version with these attributes, and why the others do not.
+    fn rules(
+        &self,
+        attrs: &Attrs<'a>,
+        security: bool,
+        date: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> (Vec<usize>, Vec<Miss>) {
+        let b = self.baseline;
+        if let Some((filter, actual)) = failing_filter(&b.global_filters, attrs) {
+            return (
+                Vec::new(),
+                vec![Miss::GlobalFilter {
+                    filter,
+                    actual: actual.map(str::to_string),
+                }],
+            );
+        }
+        let mut approving = Vec::new();
+        let mut misses = Vec::new();
+        for (ri, rule) in b.approval_rules.iter().enumerate() {
+            match self.rule_outcome(ri, rule, attrs, security, date, now) {
+                None => approving.push(ri),
+                Some(m) => misses.push(m),
+            }
+        }
+        (approving, misses)
+    }
+
+    fn rule_outcome(
+        &self,
+        ri: usize,
+        rule: &PatchRule,
+        attrs: &Attrs<'a>,
+        security: bool,
+        date: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<Miss> {
+        if let Some((filter, actual)) = failing_filter(&rule.filters, attrs) {
+            return Some(Miss::Filter {
+                rule: ri,
+                filter,
+                actual: actual.map(str::to_string),
+            });
+        }
+        if !security && !rule.enable_non_security {
+            return Some(Miss::NonSecurity { rule: ri });
+        }
+        // apt systems have no release dates: the cut-off does not apply (AWS documents
+        // auto-approval as unsupported there). No date at all means a delay of 0.
+        let released = date?;
+        let approvable_from = match rule.approval {
+            Approval::AfterDays(days) => released + Duration::days(i64::from(days)),
+            Approval::UntilDate(d) => {
+                // Released on or before that UTC day: anything released later never qualifies.
+                let end_of_day = (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
+                if released < end_of_day {
+                    return None;
+                }
+                return Some(Miss::TooRecent {
+                    rule: ri,
+                    released,
+                    approvable_from: DateTime::<Utc>::MAX_UTC,
+                });
+            }
+        };
+        if now >= approvable_from {
+            None
+        } else {
+            Some(Miss::TooRecent {
+                rule: ri,
+                released,
+                approvable_from,
+            })
+        }
+    }
+
+    /// The state of one name.arch from its candidates.
+    fn decide(
+        &self,
+        group: &Group<'a>,
+        candidates: &[Candidate<'a>],
+        range: std::ops::Range<usize>,
+        rejected: &Relevant<'_>,
+    ) -> Option<PackageDecision<'a>> {
+        let family = self.family;
+        let installed = group.installed.first().copied();
+        let cands = &candidates[range.clone()];
+        // Newest first: the first approved candidate is the newest approved version.
+        let newest_approved = cands.iter().position(|c| c.is_approved());
+        let newest_approved_available = cands
+            .iter()
+            .position(|c| c.is_approved() && (c.available.is_some() || c.installed));
+        let mut d = PackageDecision {
+            name: group.name,
+            arch: group.arch,
+            installed,
+            installed_count: group.installed.len(),
+            state: PatchState::InstalledOther,
+            target: None,
+            candidates: range.clone(),
+            rejected_installed: None,
+            compliance_level: ComplianceLevel::Unspecified,
+            reason: String::new(),
+        };
+        let abs = |i: usize| range.start + i;
+        let Some(inst) = installed else {
+            // Not installed: NotApplicable when a repository offers an approved version.
+            let i = newest_approved_available?;
+            cands[i].available?;
+            d.state = PatchState::NotApplicable;
+            d.target = Some(abs(i));
+            d.compliance_level = cands[i].compliance_level;
+            d.reason = format!(
+                "not installed; {} {} is approved ({})",
+                d.id(),
+                cands[i].version,
+                self.reason(&cands[i])
+            );
+            return Some(d);
+        };
+
+        let rejected_entry = rejected.first_match(family, group.name, group.arch, &inst.version);
+        if let (Some(entry), RejectedPatchesAction::Block) =
+            (rejected_entry, self.baseline.rejected_patches_action)
+        {
+            d.state = PatchState::InstalledRejected;
+            d.rejected_installed = Some(entry);
+            d.reason = format!(
+                "installed {} matches RejectedPatches[{entry}] {:?} and RejectedPatchesAction is BLOCK",
+                inst.version, self.baseline.rejected_patches[entry]
+            );
+            return Some(d);
+        }
+
+        let Some(na) = newest_approved else {
+            d.reason = match rejected_entry {
+                Some(entry) => format!(
+                    "installed {} matches RejectedPatches[{entry}] {:?}; RejectedPatchesAction ALLOW_AS_DEPENDENCY keeps it as InstalledOther",
+                    inst.version, self.baseline.rejected_patches[entry]
+                ),
+                None => self.not_approved_summary(cands, &inst.version),
+            };
+            d.rejected_installed = rejected_entry;
+            return Some(d);
+        };
+
+        let newer =
+            |c: &Candidate| version::compare(family, c.version, &inst.version) == Ordering::Greater;
+        match newest_approved_available {
+            Some(i) if newer(&cands[i]) => {
+                d.state = PatchState::Missing;
+                d.target = Some(abs(i));
+                d.compliance_level = cands[i].compliance_level;
+                d.reason = format!(
+                    "installed {} < approved {}: {}",
+                    inst.version,
+                    cands[i].version,
+                    self.reason(&cands[i])
+                );
+                if na < i {
+                    d.reason.push_str(&format!(
+                        "; the newer approved {} is not offered by any enabled repository",
+                        cands[na].version
+                    ));
+                }
+            }
+            _ => {
+                // The newest approved version that is installed or older than what is installed.
+                let ok = cands[na..]
+                    .iter()
+                    .position(|c| c.is_approved() && !newer(c))
+                    .map(|i| na + i);
+                match ok {
+                    Some(i) => {
+                        d.state = PatchState::Installed;
+                        d.target = Some(abs(i));
+                        d.compliance_level = cands[i].compliance_level;
+                        d.reason = format!(
+                            "installed {} is at or above the newest approved {} ({})",
+                            inst.version,
+                            cands[i].version,
+                            self.reason(&cands[i])
+                        );
+                    }
+                    None => {
+                        d.reason = format!(
+                            "approved {} is not offered by any enabled repository; installed {} is not approved",
+                            cands[na].version, inst.version
+                        );
+                    }
+                }
+            }
+        }
+        Some(d)
+    }
+
+    fn not_approved_summary(&self, cands: &[Candidate<'a>], installed: &str) -> String {
+        let newer: Vec<&Candidate> = cands
+            .iter()
+            .filter(|c| version::compare(self.family, c.version, installed) == Ordering::Greater)
+            .collect();
+        match newer.first() {
+            None => {
+                format!("installed {installed}; no newer version offered and no approved version")
+            }
+            Some(c) => format!(
+                "installed {installed}; no version is approved (newest {} : {})",
+                c.version,
+                self.reason(c)
+            ),
+        }
+    }
+
+    /// A sentence for a candidate's verdict.
+    fn reason(&self, c: &Candidate<'a>) -> String {
+        describe(self.baseline, c)
+    }
+}
+
+/// The first filter of `filters` that `attrs` fails, with the value it had.
+fn failing_filter<'s>(
+    filters: &[PatchFilter],
+    attrs: &Attrs<'s>,
+) -> Option<(usize, Option<&'s str>)> {
+    filters.iter().enumerate().find_map(|(i, f)| {
+        let actual = attr(attrs, f.key);
+        (!filter_matches(f, actual)).then_some((i, actual))
+    })
+}
+
+fn attr<'s>(attrs: &Attrs<'s>, key: FilterKey) -> Option<&'s str> {
+    match key {
+        FilterKey::Product => Some(attrs.product),
+        FilterKey::Classification => attrs.classification,
+        FilterKey::Severity => attrs.severity,
+        FilterKey::Priority => attrs.priority,
+        FilterKey::Section => attrs.section,
+        _ => None,
+    }
+}
+
+/// `*` passes everything (even a missing attribute); other values compare case-insensitively.
+/// A missing severity is the value `None`; `Medium` and `Moderate` are the same severity (AWS
+/// documents that `Medium` matches repositories that say `Moderate`); a Debian section such as
+/// `universe/net` also matches `net`.
+fn filter_matches(f: &PatchFilter, actual: Option<&str>) -> bool {
+    if f.values.iter().any(|v| v == "*") {
+        return true;
+    }
+    let actual = match (actual, f.key) {
+        (Some(a), _) => a,
+        (None, FilterKey::Severity) => "None",
+        (None, _) => return false,
+    };
+    let same = |v: &str| {
+        v.eq_ignore_ascii_case(actual)
+            || (f.key == FilterKey::Severity && is_medium(v) && is_medium(actual))
+            || (f.key == FilterKey::Section
+                && actual
+                    .rsplit_once('/')
+                    .is_some_and(|(_, s)| v.eq_ignore_ascii_case(s)))
+    };
+    f.values.iter().any(|v| same(v))
+}
+
+fn is_medium(s: &str) -> bool {
+    s.eq_ignore_ascii_case("medium") || s.eq_ignore_ascii_case("moderate")
+}
+
+/// Render a candidate's verdict as a sentence, e.g. `approved by ApprovalRules.PatchRules[1]
+/// (CLASSIFICATION Bugfix; released 2024-01-15, approvable from 2024-01-22 (ApproveAfterDays 7))`.
+pub fn describe(b: &Baseline, c: &Candidate) -> String {
+    match &c.verdict {
+        Verdict::Rejected { entry } => {
+            format!(
+                "rejected by RejectedPatches[{entry}] {:?}",
+                b.rejected_patches[*entry]
+            )
+        }
+        Verdict::Approved { rules, list } => {
+            let mut parts: Vec<String> = rules
+                .iter()
+                .map(|&r| {
+                    let mut s = format!("approved by ApprovalRules.PatchRules[{r}]");
+                    let mut facts = Vec::new();
+                    if let Some(cls) = c.classification() {
+                        facts.push(match c.severity() {
+                            Some(sev) => format!("{cls}/{sev}"),
+                            None => cls.to_string(),
+                        });
+                    }
+                    if let Some(adv) = c.primary {
+                        facts.push(adv.id.clone());
+                    }
+                    if let Some(d) = c.release_date {
+                        facts.push(date_fact(&b.approval_rules[r], d));
+                    }
+                    if !facts.is_empty() {
+                        s.push_str(&format!(" ({})", facts.join("; ")));
+                    }
+                    s
+                })
+                .collect();
+            if let Some(l) = list {
+                let entry = &b.approved_patches[l.entry];
+                parts.push(match &l.via_advisory {
+                    Some(adv) if adv != entry => {
+                        format!(
+                            "approved by ApprovedPatches[{}] {entry:?} (in advisory {adv})",
+                            l.entry
+                        )
+                    }
+                    _ => format!("approved by ApprovedPatches[{}] {entry:?}", l.entry),
+                });
+            }
+            parts.join("; ")
+        }
+        Verdict::NotApproved { misses } => {
+            let parts: Vec<String> = misses.iter().map(|m| describe_miss(b, c, m)).collect();
+            format!("not approved: {}", parts.join("; "))
+        }
+    }
+}
+
+fn date_fact(rule: &PatchRule, released: DateTime<Utc>) -> String {
+    match rule.approval {
+        Approval::AfterDays(d) => format!(
+            "released {}, approvable from {} (ApproveAfterDays {d})",
+            fmt_date(released),
+            fmt_date(released + Duration::days(i64::from(d)))
+        ),
+        Approval::UntilDate(u) => format!(
+            "released {}, on or before ApproveUntilDate {u}",
+            fmt_date(released)
+        ),
+    }
+}
+
+fn fmt_date(d: DateTime<Utc>) -> String {
+    if d.time() == NaiveTime::MIN {
+        d.format("%Y-%m-%d").to_string()
+    } else {
+        d.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+}
+
+fn describe_miss(b: &Baseline, c: &Candidate, m: &Miss) -> String {
+    let filter_text = |f: &PatchFilter, actual: &Option<String>| {
+        format!(
+            "{} {} not in [{}]",
+            f.key,
+            actual.as_deref().unwrap_or("(none)"),
+            f.values.join(", ")
+        )
+    };
+    match m {
+        Miss::NoRules => "the baseline has no approval rules and ApprovedPatches does not name it".into(),
+        Miss::GlobalFilter { filter, actual } => format!(
+            "GlobalFilters.PatchFilters[{filter}]: {}",
+            filter_text(&b.global_filters[*filter], actual)
+        ),
+        Miss::Filter { rule, filter, actual } => format!(
+            "PatchRules[{rule}]: {}",
+            filter_text(&b.approval_rules[*rule].filters[*filter], actual)
+        ),
+        Miss::NonSecurity { rule } => format!(
+            "PatchRules[{rule}]: not a security update ({}) and EnableNonSecurity is off",
+            match c.available.map(|a| a.origins.as_slice()) {
+                Some(o) if !o.is_empty() => format!("from {}", o.join(", ")),
+                _ => "in no advisory".to_string(),
+            }
+        ),
+        Miss::TooRecent {
+            rule,
+            released,
+            approvable_from,
+        } => match b.approval_rules[*rule].approval {
+            Approval::AfterDays(d) => format!(
+                "PatchRules[{rule}]: released {}, approvable from {} (ApproveAfterDays {d})",
+                fmt_date(*released),
+                fmt_date(*approvable_from)
+            ),
+            Approval::UntilDate(u) => format!(
+                "PatchRules[{rule}]: released {}, after ApproveUntilDate {u}",
+                fmt_date(*released)
+            ),
+        },
+        Miss::ListNonSecurity { entry } => format!(
+            "ApprovedPatches[{entry}] {:?} names it, but it is not a security update and ApprovedPatchesEnableNonSecurity is off",
+            b.approved_patches[*entry]
+        ),
+    }
+}

@@ -4,3 +4,4 @@
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
 mod common;
+mod dnf;

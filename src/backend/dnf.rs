@@ -193,7 +193,7 @@ pub fn parse_rpm_qa(text: &str) -> Result<Vec<InstalledPackage>, String> {
     Ok(out)
 }
 
-fn marked_lines(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn marked_lines(text: &str) -> impl Iterator<Item = &str> {
     text.lines().filter_map(|l| {
         l.trim_end()
             .strip_prefix(MARK)
@@ -376,16 +376,11 @@ impl DnfConf {
 
     /// dnf's repository directories, seen inside the root, for `--setopt=reposdir=`.
     fn reposdirs_in_root(&self, root: &Path) -> String {
-        let configured = self
-            .reposdir
-            .as_deref()
-            .unwrap_or("/etc/yum.repos.d, /etc/yum/repos.d, /etc/distro.repos.d");
-        configured
-            .split([',', ' '])
-            .filter(|d| !d.is_empty())
-            .map(|d| resolve_in_root(root, Path::new(d)).display().to_string())
-            .collect::<Vec<_>>()
-            .join(",")
+        reposdirs_in_root(
+            root,
+            self.reposdir.as_deref(),
+            "/etc/yum.repos.d, /etc/yum/repos.d, /etc/distro.repos.d",
+        )
     }
 
     /// Where dnf caches metadata (inside the root for `--root`, as `--installroot` does).
@@ -395,6 +390,18 @@ impl DnfConf {
             Path::new(self.cachedir.as_deref().unwrap_or("/var/cache/dnf")),
         )
     }
+}
+
+/// A `reposdir` list (comma or space separated; `defaults` when not configured) with every
+/// directory resolved inside `root`, joined for `--setopt=reposdir=`.
+pub(crate) fn reposdirs_in_root(root: &Path, configured: Option<&str>, defaults: &str) -> String {
+    configured
+        .unwrap_or(defaults)
+        .split([',', ' '])
+        .filter(|d| !d.is_empty())
+        .map(|d| resolve_in_root(root, Path::new(d)).display().to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// The value of `key` in `[section]` of an ini file (dnf.conf, yum.conf).
@@ -432,7 +439,7 @@ impl Scratch {
         Ok(Scratch { dir })
     }
 
-    fn empty_file(&self, name: &str) -> Result<PathBuf> {
+    pub(crate) fn empty_file(&self, name: &str) -> Result<PathBuf> {
         let p = self.dir.path().join(name);
         fs_err::write(&p, "")?;
         Ok(p)

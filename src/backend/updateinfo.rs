@@ -404,8 +404,12 @@ pub fn updateinfo_path(repodata_dir: &Path) -> Result<Option<PathBuf>> {
             ))
         })?;
     let path = repodata_dir.join(file_name);
+    // yum 3 may keep only the decompressed copy it generated.
+    let generated = repodata_dir.join("gen/updateinfo.xml");
     if path.is_file() {
         Ok(Some(path))
+    } else if generated.is_file() {
+        Ok(Some(generated))
     } else {
         Err(Error::failed(format!(
             "{}: names {href} but {} is not in the cache",

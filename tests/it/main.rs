@@ -5,3 +5,4 @@
 
 mod common;
 mod dnf;
+mod yum;

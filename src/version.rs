@@ -332,15 +332,17 @@ fn deb_epoch(s: &[u8]) -> Option<&[u8]> {
 }
 
 /// dpkg's weight of a non-digit byte in `verrevcmp`: `~` first, then the end of the string
-/// (and digits), then letters, then everything else. Bytes above 0x7f weigh as dpkg's signed
-/// `char` makes them on x86 (between letters and ASCII punctuation; dpkg only warns about them).
+/// (and digits), then letters, then everything else. Bytes above 0x7f (dpkg only warns about
+/// them) weigh `c + 256` with dpkg's C `char`: where it is signed (x86) that puts them between
+/// letters and ASCII punctuation, where it is unsigned (arm64) after all ASCII punctuation.
 fn dpkg_order(c: Option<u8>) -> i32 {
     match c {
         None => 0,
         Some(c) if c.is_ascii_digit() => 0,
         Some(c) if c.is_ascii_alphabetic() => i32::from(c),
         Some(b'~') => -1,
-        Some(c) => i32::from(c as i8) + 256,
+        // `as` reinterprets the byte as C's `char` does on this platform (i8 or u8).
+        Some(c) => i32::from(c as std::ffi::c_char) + 256,
     }
 }
 
@@ -483,11 +485,22 @@ mod tests {
                 ("a1", "1", Greater),
                 ("a", "~", Greater),
                 ("1.0é", "1.0", Greater),
-                ("1.0é", "1.0+", Less),
                 ("1.0é", "1.0z", Greater),
                 ("1.0_1", "1.0", Greater),
             ],
         );
+    }
+
+    #[test]
+    fn deb_bytes_above_ascii_weigh_as_dpkgs_char() {
+        // Checked on x86 (signed char): é (0xc3 0xa9) sorts before `+`.
+        let want = if std::ffi::c_char::MIN < 0 {
+            Less
+        } else {
+            Greater
+        };
+        assert_eq!(compare_deb("1.0é", "1.0+"), want);
+        assert_eq!(compare_deb("1.0+", "1.0é"), want.reverse());
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod load;
 mod predefined;
+mod validate;
 
 pub use load::{load, BaselineDocument, LoadError, Problem};
 pub use predefined::predefined;
@@ -106,6 +107,50 @@ impl OperatingSystem {
             OperatingSystem::Macos => &[Product, Classification],
             _ => &[Product, Classification, Severity],
         }
+    }
+
+    /// The values a filter `key` may take on this system (besides `*`, always allowed), or None
+    /// when the values are free text (PRODUCT, SECTION) or not checked (WINDOWS, MACOS).
+    ///
+    /// The authoritative lists come from `aws ssm describe-patch-properties`; these are the
+    /// documented ones (semantics §2). SEVERITY on the RPM family is the union of what AWS
+    /// documents (Critical, Important, Medium, Low), what vendor updateinfo uses and the Oracle
+    /// default baseline relies on (Moderate), and AL2023's `None`.
+    pub fn filter_values(self, key: FilterKey) -> Option<&'static [&'static str]> {
+        use OperatingSystem::*;
+        match (self, key) {
+            (Windows | Macos, _) => None,
+            (Debian | Ubuntu | Raspbian, FilterKey::Priority) => {
+                Some(&["Required", "Important", "Standard", "Optional", "Extra"])
+            }
+            (Suse, FilterKey::Classification) => Some(&[
+                "Security",
+                "Recommended",
+                "Optional",
+                "Feature",
+                "Document",
+                "Yast",
+            ]),
+            (Suse, FilterKey::Severity) => Some(&["Critical", "Important", "Moderate", "Low"]),
+            (_, FilterKey::Classification) if !self.is_apt() => Some(&[
+                "Security",
+                "Bugfix",
+                "Enhancement",
+                "Recommended",
+                "Newpackage",
+            ]),
+            (_, FilterKey::Severity) if !self.is_apt() => {
+                Some(&["Critical", "Important", "Medium", "Moderate", "Low", "None"])
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether `ApproveAfterDays` / `ApproveUntilDate` mean anything here. On apt systems they
+    /// do not: the repositories carry no reliable release dates, AWS documents both as not
+    /// supported, and every update that passes the filters is approved immediately.
+    pub fn uses_approval_dates(self) -> bool {
+        !self.is_apt()
     }
 }
 
@@ -274,7 +319,9 @@ pub struct PatchFilter {
     pub values: Vec<String>,
 }
 
-/// The cut-off of an approval rule.
+/// The cut-off of an approval rule. Ignored on apt systems (see
+/// [`OperatingSystem::uses_approval_dates`]); there a rule with neither field loads as
+/// `AfterDays(0)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {
     /// Approved this many days after the release date (0..=360).
@@ -323,3 +370,6 @@ pub struct Baseline {
     pub rejected_patches_action: RejectedPatchesAction,
     pub sources: Vec<PatchSource>,
 }
+
+#[cfg(test)]
+mod tests;

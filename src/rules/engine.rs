@@ -46,7 +46,7 @@ pub struct Candidate<'a> {
     pub security: bool,
     /// The date ApproveAfterDays/ApproveUntilDate measure from (none on apt).
     pub release_date: Option<DateTime<Utc>>,
-    pub verdict: Verdict,
+    pub verdict: Verdict<'a>,
     pub compliance_level: ComplianceLevel,
 }
 
@@ -78,7 +78,7 @@ impl Candidate<'_> {
 
 /// Why a version is or is not approved.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Verdict<'a> {
     /// Approved by these rules (indexes into ApprovalRules.PatchRules) and/or the approved list.
     Approved {
         rules: Vec<usize>,
@@ -87,7 +87,7 @@ pub enum Verdict {
     /// Matches RejectedPatches[entry]; rejection beats every approval.
     Rejected { entry: usize },
     /// Nothing approves it; one miss per rule (and per matching list entry) says why.
-    NotApproved { misses: Vec<Miss> },
+    NotApproved { misses: Vec<Miss<'a>> },
 }
 
 /// How the approved list matched.
@@ -101,19 +101,19 @@ pub struct ListMatch {
 
 /// Why one rule (or the approved list) did not approve a version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Miss {
+pub enum Miss<'a> {
     /// The baseline has no approval rules and the list does not name it.
     NoRules,
     /// GlobalFilters.PatchFilters[filter] rejects it.
     GlobalFilter {
         filter: usize,
-        actual: Option<String>,
+        actual: Option<&'a str>,
     },
     /// PatchRules[rule].PatchFilterGroup.PatchFilters[filter] does not match.
     Filter {
         rule: usize,
         filter: usize,
-        actual: Option<String>,
+        actual: Option<&'a str>,
     },
     /// PatchRules[rule] matches but the version is not a security update and the rule's
     /// EnableNonSecurity is off.
@@ -159,7 +159,7 @@ impl PackageDecision<'_> {
 
 /// Evaluate `inventory` against `baseline` at `now`.
 pub fn evaluate<'a>(
-    baseline: &'a Baseline,
+    baseline: &Baseline,
     inventory: &'a Inventory,
     now: DateTime<Utc>,
 ) -> Evaluation<'a> {
@@ -167,19 +167,20 @@ pub fn evaluate<'a>(
 }
 
 /// An ApprovedPatches entry that is an id, not a package expression.
-struct IdEntry<'a> {
+struct IdEntry<'b> {
     index: usize,
     kind: EntryKind,
-    text: &'a str,
+    text: &'b str,
 }
 
-/// The compiled baseline.
-struct Engine<'a> {
-    baseline: &'a Baseline,
+/// The compiled baseline (`'b`), evaluating an inventory that lives for `'a`.
+struct Engine<'b, 'a> {
+    baseline: &'b Baseline,
     family: Family,
     approved: PatternSet,
-    approved_ids: Vec<IdEntry<'a>>,
+    approved_ids: Vec<IdEntry<'b>>,
     rejected: PatternSet,
+    inventory: std::marker::PhantomData<&'a Inventory>,
 }
 
 /// The attributes filters look at.
@@ -216,8 +217,8 @@ fn version_key(family: Family, v: &str) -> Cow<'_, str> {
     }
 }
 
-impl<'a> Engine<'a> {
-    fn new(baseline: &'a Baseline, family: Family) -> Engine<'a> {
+impl<'b, 'a> Engine<'b, 'a> {
+    fn new(baseline: &'b Baseline, family: Family) -> Engine<'b, 'a> {
         let mut approved_ids = Vec::new();
         let mut approved_pkgs = Vec::new();
         for (i, e) in baseline.approved_patches.iter().enumerate() {
@@ -242,6 +243,7 @@ impl<'a> Engine<'a> {
                     .enumerate()
                     .map(|(i, e)| (i, e.as_str())),
             ),
+            inventory: std::marker::PhantomData,
         }
     }
 
@@ -496,15 +498,12 @@ impl<'a> Engine<'a> {
         security: bool,
         date: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> (Vec<usize>, Vec<Miss>) {
+    ) -> (Vec<usize>, Vec<Miss<'a>>) {
         let b = self.baseline;
         if let Some((filter, actual)) = failing_filter(&b.global_filters, attrs) {
             return (
                 Vec::new(),
-                vec![Miss::GlobalFilter {
-                    filter,
-                    actual: actual.map(str::to_string),
-                }],
+                vec![Miss::GlobalFilter { filter, actual }],
             );
         }
         let mut approving = Vec::new();
@@ -526,12 +525,12 @@ impl<'a> Engine<'a> {
         security: bool,
         date: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Option<Miss> {
+    ) -> Option<Miss<'a>> {
         if let Some((filter, actual)) = failing_filter(&rule.filters, attrs) {
             return Some(Miss::Filter {
                 rule: ri,
                 filter,
-                actual: actual.map(str::to_string),
+                actual,
             });
         }
         if !security && !rule.enable_non_security {
@@ -837,11 +836,11 @@ fn fmt_date(d: DateTime<Utc>) -> String {
 }
 
 fn describe_miss(b: &Baseline, c: &Candidate, m: &Miss) -> String {
-    let filter_text = |f: &PatchFilter, actual: &Option<String>| {
+    let filter_text = |f: &PatchFilter, actual: &Option<&str>| {
         format!(
             "{} {} not in [{}]",
             f.key,
-            actual.as_deref().unwrap_or("(none)"),
+            actual.unwrap_or("(none)"),
             f.values.join(", ")
         )
     };

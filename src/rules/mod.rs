@@ -5,3 +5,6 @@ mod engine;
 pub mod patterns;
 
 pub use engine::*;
+
+#[cfg(test)]
+mod tests;

@@ -3,6 +3,8 @@
 //! Tests that need a tool this machine lacks (dnf, rpmbuild, apt-ftparchive, …) print
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
+mod baseline;
 mod common;
 mod dnf;
+mod version;
 mod yum;

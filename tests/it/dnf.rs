@@ -595,14 +595,19 @@ fn scan_report(
 ) -> serde_json::Value {
     let bl = r.tmp.path().join("baseline.json");
     std::fs::write(&bl, serde_json::to_vec_pretty(baseline).unwrap()).unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = vec!["--baseline".as_ref(), bl.as_os_str()];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    scan_report_args(fx, r, &args)
+}
+
+/// Run `patchbaseline scan --root ROOT --report FILE ARGS…` and return the report.
+fn scan_report_args(fx: &Fixture, r: &TestRoot, extra: &[&std::ffi::OsStr]) -> serde_json::Value {
     let report = r.tmp.path().join("report.json");
     let out = run(fx
         .cli()
         .arg("scan")
         .arg("--root")
         .arg(&r.root)
-        .arg("--baseline")
-        .arg(&bl)
         .arg("--report")
         .arg(&report)
         .args(extra));
@@ -615,7 +620,6 @@ fn scan_report(
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_default_rules_security_bugfix_enhancement_and_severity() {
     let Some(fx) = fixture("scenario_default_rules_security_bugfix_enhancement_and_severity")
     else {
@@ -662,7 +666,6 @@ fn scenario_default_rules_security_bugfix_enhancement_and_severity() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_approve_after_days_holds_back_the_advisory_issued_two_days_ago() {
     let Some(fx) =
         fixture("scenario_approve_after_days_holds_back_the_advisory_issued_two_days_ago")
@@ -700,7 +703,6 @@ fn scenario_approve_after_days_holds_back_the_advisory_issued_two_days_ago() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_approve_until_date_uses_the_updated_date() {
     let Some(fx) = fixture("scenario_approve_until_date_uses_the_updated_date") else {
         return;
@@ -725,7 +727,6 @@ fn scenario_approve_until_date_uses_the_updated_date() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_rejecting_the_newest_advisory_version_targets_the_older_one() {
     let Some(fx) = fixture("scenario_rejecting_the_newest_advisory_version_targets_the_older_one")
     else {
@@ -744,7 +745,6 @@ fn scenario_rejecting_the_newest_advisory_version_targets_the_older_one() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_system_release_updates_are_rejected_by_pattern() {
     let Some(fx) = fixture("scenario_system_release_updates_are_rejected_by_pattern") else {
         return;
@@ -768,7 +768,6 @@ fn scenario_system_release_updates_are_rejected_by_pattern() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_approval_by_cve_and_by_advisory_id() {
     let Some(fx) = fixture("scenario_approval_by_cve_and_by_advisory_id") else {
         return;
@@ -793,7 +792,6 @@ fn scenario_approval_by_cve_and_by_advisory_id() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_update_in_no_advisory_needs_enable_non_security() {
     let Some(fx) = fixture("scenario_update_in_no_advisory_needs_enable_non_security") else {
         return;
@@ -815,7 +813,6 @@ fn scenario_update_in_no_advisory_needs_enable_non_security() {
 }
 
 #[test]
-#[ignore = "needs engine from main"]
 fn scenario_baseline_sources_replace_the_root_repositories() {
     let Some(fx) = fixture("scenario_baseline_sources_replace_the_root_repositories") else {
         return;
@@ -833,4 +830,41 @@ fn scenario_baseline_sources_replace_the_root_repositories() {
     assert_eq!(o["target_version"], "1.3-1");
     assert_eq!(o["advisories"], serde_json::json!(["FXSA-2024:0100"]));
     assert!(patch(&rep, "kernel.noarch")["target_version"].is_null());
+}
+
+#[test]
+fn scenario_predefined_al2023_baseline_waits_seven_days() {
+    let Some(fx) = fixture("scenario_predefined_al2023_baseline_waits_seven_days") else {
+        return;
+    };
+    let r = fx.root();
+    let rep = scan_report_args(fx, &r, &["--no-refresh".as_ref()]);
+    assert_eq!(
+        rep["baseline"]["name"],
+        "AWS-AmazonLinux2023DefaultPatchBaseline"
+    );
+    assert_eq!(patch(&rep, "kernel.noarch")["state"], "Missing");
+    assert_eq!(patch(&rep, "openssl-sim.noarch")["target_version"], "1.2-1");
+    assert_eq!(
+        patch(&rep, "curl-sim.noarch")["state"],
+        "InstalledOther",
+        "issued 2 days ago"
+    );
+    assert_eq!(patch(&rep, "bash-sim.noarch")["state"], "Installed");
+    assert_eq!(patch(&rep, "nginx-sim.noarch")["state"], "NotApplicable");
+    let s = &rep["summary"];
+    assert_eq!(
+        (
+            &s["InstalledCount"],
+            &s["MissingCount"],
+            &s["NotApplicableCount"]
+        ),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(4),
+            &serde_json::json!(1)
+        ),
+        "{s:#}"
+    );
+    assert_eq!(s["Compliance"], "NON_COMPLIANT");
 }

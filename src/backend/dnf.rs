@@ -1,6 +1,6 @@
 //! The dnf backend (Amazon Linux 2023, RHEL/Rocky/Alma/Oracle 8+, Fedora, CentOS Stream).
 //!
-//! A scan runs two package-manager processes:
+//! A scan runs two package-manager processes, side by side:
 //!
 //! 1. `rpm -qa --qf …`: what is installed (name, epoch, version, release, arch, install time);
 //! 2. `dnf repoquery --qf …`: every version the enabled repositories offer, as dnf itself sees
@@ -30,7 +30,7 @@ use crate::model::{
     Advisory, AdvisoryPackage, AvailablePackage, Family, InstalledPackage, Inventory,
 };
 use crate::system::{resolve_in_root, System};
-use crate::version::compare_rpm;
+use crate::version::{compare_rpm, display_rpm};
 
 use super::updateinfo;
 use super::ScanOptions;
@@ -43,9 +43,9 @@ const MARK: &str = "@pb@";
 const RPM_QF: &str =
     "@pb@|%{NAME}|%|EPOCH?{%{EPOCH}}:{0}||%{VERSION}|%{RELEASE}|%{ARCH}|%{INSTALLTIME}\\n";
 
-/// `dnf repoquery --qf` (dnf 4 appends the newline itself).
-const REPOQUERY_QF: &str =
-    "@pb@|%{name}|%{epoch}|%{version}|%{release}|%{arch}|%{repoid}|%{buildtime}";
+/// `dnf repoquery --qf` (dnf 4 appends the newline itself). `%{evr}` is `[epoch:]version-release`
+/// with a zero epoch omitted; one tag instead of three is measurably cheaper on 10,000 lines.
+const REPOQUERY_QF: &str = "@pb@|%{name}|%{evr}|%{arch}|%{repoid}|%{buildtime}";
 
 /// Where rpm keeps its database on the distributions we support, newest layout first.
 const RPMDB_DIRS: [&str; 2] = ["/usr/lib/sysimage/rpm", "/var/lib/rpm"];
@@ -53,7 +53,6 @@ const RPMDB_FILES: [&str; 3] = ["rpmdb.sqlite", "Packages", "Packages.db"];
 
 /// Gather the inventory through dnf.
 pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
-    let installed = installed_packages(opts.root)?;
     let scratch = Scratch::new()?;
     let conf = DnfConf::read(opts.root)?;
     let reposdir = match scratch.sources_reposdir(opts.sources)? {
@@ -75,24 +74,33 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
         reposdir,
         refresh: opts.refresh,
     };
-    let output = match run_repoquery(&invocation, None) {
-        Err(e) if e.releasever_undetected && !is_host(opts.root) => {
-            // The root has no package providing system-release(releasever) (a bare image): use
-            // its os-release VERSION_ID, which is what a booted copy would have to be told too.
-            tracing::warn!(
-                releasever = %system.version_id,
-                "dnf could not detect the release version of the root; using os-release VERSION_ID"
-            );
-            run_repoquery(&invocation, Some(&system.version_id)).map_err(|e| e.error)?
+    let (installed, output) = beside_rpm(opts.root, || {
+        match run_repoquery(&invocation, None) {
+            Err(e) if e.releasever_undetected && !is_host(opts.root) => {
+                // The root has no package providing system-release(releasever) (a bare image):
+                // use its os-release VERSION_ID, as a booted copy would have to be told too.
+                tracing::warn!(
+                    releasever = %system.version_id,
+                    "dnf could not detect the release version of the root; using os-release VERSION_ID"
+                );
+                run_repoquery(&invocation, Some(&system.version_id)).map_err(|e| e.error)
+            }
+            other => other.map_err(|e| e.error),
         }
-        other => other.map_err(|e| e.error)?,
-    };
+    })?;
     let offered = parse_repoquery(&output.stdout_str()).map_err(|what| output.garbage(what))?;
 
     let cachedir = conf.cachedir_in(opts.root);
     let repos = unique_repositories(&offered);
     let dirs = cached_repodata_dirs(&cachedir, &repos)?;
+    let started = std::time::Instant::now();
     let (available, advisories) = select(&installed, offered, |keep| read_advisories(&dirs, keep))?;
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        available = available.len(),
+        advisories = advisories.len(),
+        "selected available versions and update notices"
+    );
     Ok(Inventory {
         family: Family::Rpm,
         operating_system: Some(system.operating_system),
@@ -126,11 +134,31 @@ pub(crate) fn rpm_dbpath(root: &Path) -> Option<PathBuf> {
     })
 }
 
-/// Installed packages of `root` (`/` = the host), from its rpm database.
-pub(crate) fn installed_packages(root: &Path) -> Result<Vec<InstalledPackage>> {
-    let host = is_host(root);
+/// Run `query` (the package manager's repository query) while rpm lists the installed packages:
+/// neither needs the other, and rpm takes a tenth of a second on a large system. A missing rpm
+/// database is reported before anything runs; when both fail, rpm's error is the one returned.
+pub(crate) fn beside_rpm<T>(
+    root: &Path,
+    query: impl FnOnce() -> Result<T> + Send,
+) -> Result<(Vec<InstalledPackage>, T)>
+where
+    T: Send,
+{
+    let dbpath = require_rpmdb(root)?;
+    std::thread::scope(|s| {
+        let rpm = s.spawn(|| installed_packages(root, dbpath.as_deref()));
+        let queried = query();
+        let installed = rpm
+            .join()
+            .unwrap_or_else(|_| Err(Error::failed("listing installed packages panicked")))?;
+        Ok((installed, queried?))
+    })
+}
+
+/// The `--dbpath` for `root`; an image root without a database is invalid input.
+fn require_rpmdb(root: &Path) -> Result<Option<PathBuf>> {
     let dbpath = rpm_dbpath(root);
-    if !host && dbpath.is_none() {
+    if !is_host(root) && dbpath.is_none() {
         return Err(Error::invalid(format!(
             "{}: no rpm database found (looked in {})",
             root.display(),
@@ -142,11 +170,17 @@ pub(crate) fn installed_packages(root: &Path) -> Result<Vec<InstalledPackage>> {
         ))
         .with_hint("--root must be the top of an RPM-based system image"));
     }
+    Ok(dbpath)
+}
+
+/// Installed packages of `root` (`/` = the host), from its rpm database at `dbpath`.
+fn installed_packages(root: &Path, dbpath: Option<&Path>) -> Result<Vec<InstalledPackage>> {
+    let host = is_host(root);
     let mut cmd = Cmd::new("rpm");
     if !host {
         cmd = cmd.arg("--root").arg(root);
     }
-    if let Some(db) = &dbpath {
+    if let Some(db) = dbpath {
         cmd = cmd.arg("--dbpath").arg(db);
     }
     let out = cmd
@@ -304,10 +338,10 @@ pub fn parse_repoquery(text: &str) -> Result<Vec<AvailablePackage>, String> {
     let mut out = Vec::new();
     for line in marked_lines(text) {
         let f: Vec<&str> = line.split('|').collect();
-        let [name, epoch, version, release, arch, repoid, buildtime] = f[..] else {
-            return Err(format!("expected 7 fields in {line:?}"));
+        let [name, evr, arch, repoid, buildtime] = f[..] else {
+            return Err(format!("expected 5 fields in {line:?}"));
         };
-        if name.is_empty() || version.is_empty() {
+        if name.is_empty() || evr.is_empty() {
             return Err(format!("no name or version in {line:?}"));
         }
         if arch == "src" || arch == "nosrc" {
@@ -316,7 +350,7 @@ pub fn parse_repoquery(text: &str) -> Result<Vec<AvailablePackage>, String> {
         out.push(AvailablePackage {
             name: name.to_string(),
             arch: arch.to_string(),
-            version: evr(epoch, version, release),
+            version: display_rpm(evr),
             repository: repoid.to_string(),
             build_time: parse_build_time(buildtime),
             security: false,
@@ -589,63 +623,80 @@ pub(crate) fn select<F>(
 where
     F: FnOnce(&(dyn Fn(&AdvisoryPackage) -> bool + Sync)) -> Result<Vec<Advisory>>,
 {
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum Kind {
+        /// Installed already, older than installed, or the same version from a second repository.
+        Drop,
+        Upgrade,
+        NotInstalled,
+    }
+    type Key<'k> = (&'k str, &'k str, &'k str);
+
     let mut by_name: HashMap<&str, Vec<&InstalledPackage>> = HashMap::new();
     for p in installed {
         by_name.entry(p.name.as_str()).or_default().push(p);
     }
     let compatible = |a: &str, b: &str| a == b || a == "noarch" || b == "noarch";
 
-    let mut seen = HashSet::new();
-    let mut upgrades = Vec::new();
-    let mut not_installed = Vec::new();
-    for p in offered {
-        if !seen.insert((p.name.clone(), p.arch.clone(), p.version.clone())) {
-            continue; // the same version from a second repository
-        }
-        let newest = by_name.get(p.name.as_str()).and_then(|v| {
-            v.iter()
-                .filter(|i| compatible(&i.arch, &p.arch))
-                .map(|i| i.version.as_str())
-                .max_by(|a, b| compare_rpm(a, b))
-        });
-        match newest {
-            Some(n) if compare_rpm(&p.version, n).is_gt() => upgrades.push(p),
-            Some(_) => {} // installed already, or older
-            None => not_installed.push(p),
-        }
-    }
-
-    type Key<'k> = (&'k str, &'k str, &'k str);
-    let mut relevant: HashSet<Key> = HashSet::new();
-    for p in installed {
-        relevant.insert((&p.name, &p.arch, &p.version));
-    }
-    for p in upgrades.iter().chain(not_installed.iter()) {
-        relevant.insert((&p.name, &p.arch, &p.version));
-    }
-    let keep = |p: &AdvisoryPackage| {
-        // Notice versions are already in display form (zero epoch omitted), like ours.
-        relevant.contains(&(p.name.as_str(), p.arch.as_str(), p.version.as_str()))
-    };
-    let advisories = load(&keep)?;
-
-    let named: HashSet<Key> = advisories
+    let mut seen: HashSet<Key> = HashSet::with_capacity(offered.len());
+    let kinds: Vec<Kind> = offered
         .iter()
-        .flat_map(|a| a.packages.iter())
-        .map(|p| (p.name.as_str(), p.arch.as_str(), p.version.as_str()))
+        .map(|p| {
+            if !seen.insert((&p.name, &p.arch, &p.version)) {
+                return Kind::Drop;
+            }
+            let newest = by_name.get(p.name.as_str()).and_then(|v| {
+                v.iter()
+                    .filter(|i| compatible(&i.arch, &p.arch))
+                    .map(|i| i.version.as_str())
+                    .max_by(|a, b| compare_rpm(a, b))
+            });
+            match newest {
+                Some(n) if compare_rpm(&p.version, n).is_gt() => Kind::Upgrade,
+                Some(_) => Kind::Drop,
+                None => Kind::NotInstalled,
+            }
+        })
         .collect();
-    let wanted: Vec<bool> = not_installed
-        .iter()
-        .map(|p| named.contains(&(p.name.as_str(), p.arch.as_str(), p.version.as_str())))
+    drop(seen);
+
+    let wanted: Vec<bool>;
+    let advisories;
+    {
+        let mut relevant: HashSet<Key> = HashSet::with_capacity(installed.len() + offered.len());
+        for p in installed {
+            relevant.insert((&p.name, &p.arch, &p.version));
+        }
+        for (p, k) in offered.iter().zip(&kinds) {
+            if *k != Kind::Drop {
+                relevant.insert((&p.name, &p.arch, &p.version));
+            }
+        }
+        let keep = |p: &AdvisoryPackage| {
+            // Notice versions are already in display form (zero epoch omitted), like ours.
+            relevant.contains(&(p.name.as_str(), p.arch.as_str(), p.version.as_str()))
+        };
+        advisories = load(&keep)?;
+        let named: HashSet<Key> = advisories
+            .iter()
+            .flat_map(|a| a.packages.iter())
+            .map(|p| (p.name.as_str(), p.arch.as_str(), p.version.as_str()))
+            .collect();
+        wanted = offered
+            .iter()
+            .zip(&kinds)
+            .map(|(p, k)| match k {
+                Kind::Upgrade => true,
+                Kind::NotInstalled => named.contains(&(&p.name, &p.arch, &p.version)),
+                Kind::Drop => false,
+            })
+            .collect();
+    }
+    let available = offered
+        .into_iter()
+        .zip(wanted)
+        .filter_map(|(p, w)| w.then_some(p))
         .collect();
-    drop(named);
-    let mut available = upgrades;
-    available.extend(
-        not_installed
-            .into_iter()
-            .zip(wanted)
-            .filter_map(|(p, w)| w.then_some(p)),
-    );
     Ok((available, advisories))
 }
 
@@ -674,12 +725,13 @@ warning: something unrelated
     #[test]
     fn repoquery_lines_become_available_packages() {
         let text = "\
-@pb@|curl|0|8.0|1|x86_64|updates|2024-01-15 10:00
-@pb@|curl|0|8.0|1|src|updates-source|2024-01-15 10:00
-@pb@|tz|1|2023c|1|noarch|updates|1705312800
+@pb@|curl|8.0-1|x86_64|updates|2024-01-15 10:00
+@pb@|curl|8.0-1|src|updates-source|2024-01-15 10:00
+@pb@|tz|1:2023c-1|noarch|updates|1705312800
+@pb@|zero|0:1.0-1|noarch|updates|
 ";
         let got = parse_repoquery(text).unwrap();
-        assert_eq!(got.len(), 2);
+        assert_eq!(got.len(), 3);
         assert_eq!(got[0].repository, "updates");
         assert_eq!(
             got[0].build_time.map(|t| t.to_rfc3339()),
@@ -687,6 +739,8 @@ warning: something unrelated
         );
         assert_eq!(got[1].version, "1:2023c-1");
         assert_eq!(got[1].build_time.map(|t| t.timestamp()), Some(1705312800));
+        assert_eq!(got[2].version, "1.0-1");
+        assert_eq!(got[2].build_time, None);
     }
 
     #[test]

@@ -19,7 +19,6 @@ use quick_xml::Reader;
 
 use crate::error::{Error, Result};
 use crate::model::{Advisory, AdvisoryPackage};
-use crate::version::display_rpm;
 
 /// Parse an updateinfo document. `keep` sees every package of every notice and says whether it
 /// matters to this system; notices left with no package are dropped, so a repository with tens
@@ -103,21 +102,7 @@ pub fn parse_updateinfo<R: BufRead>(
                         }
                     }
                     b"package" if current.is_some() => {
-                        let name = attr(e, b"name").unwrap_or_default();
-                        let arch = attr(e, b"arch").unwrap_or_default();
-                        let version = attr(e, b"version").unwrap_or_default();
-                        let release = attr(e, b"release").unwrap_or_default();
-                        let epoch = attr(e, b"epoch").unwrap_or_default();
-                        let evr = if epoch.is_empty() {
-                            format!("{version}-{release}")
-                        } else {
-                            format!("{epoch}:{version}-{release}")
-                        };
-                        let pkg = AdvisoryPackage {
-                            name,
-                            arch,
-                            version: display_rpm(&evr),
-                        };
+                        let pkg = package_attrs(e);
                         if empty {
                             finish_package(current.as_mut(), pkg, false, keep);
                         } else {
@@ -238,6 +223,43 @@ fn finish_package(
     }
     if keep(&pkg) && !adv.packages.contains(&pkg) {
         adv.packages.push(pkg);
+    }
+}
+
+/// name, arch and `[epoch:]version-release` (zero epoch omitted) of a `<package>`, in one pass
+/// over its attributes.
+fn package_attrs(e: &BytesStart<'_>) -> AdvisoryPackage {
+    let (mut name, mut arch, mut version, mut release, mut epoch) = (
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    );
+    for a in e.attributes().flatten() {
+        let slot = match a.key.local_name().as_ref() {
+            b"name" => &mut name,
+            b"arch" => &mut arch,
+            b"version" => &mut version,
+            b"release" => &mut release,
+            b"epoch" => &mut epoch,
+            _ => continue,
+        };
+        *slot = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+            Ok(v) => v.into_owned(),
+            Err(_) => String::from_utf8_lossy(&a.value).into_owned(),
+        };
+    }
+    let zero_epoch = epoch.trim().parse::<u64>().map_or(true, |n| n == 0);
+    let version = if zero_epoch {
+        format!("{version}-{release}")
+    } else {
+        format!("{}:{version}-{release}", epoch.trim())
+    };
+    AdvisoryPackage {
+        name,
+        arch,
+        version,
     }
 }
 

@@ -21,14 +21,13 @@ use crate::system::{resolve_in_root, System};
 use crate::version::display_rpm;
 
 use super::dnf::{
-    ini_value, installed_packages, is_host, read_advisories, reposdirs_in_root, select,
+    beside_rpm, ini_value, is_host, read_advisories, reposdirs_in_root, select,
     unique_repositories, Scratch,
 };
 use super::ScanOptions;
 
 /// Gather the inventory through yum.
 pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
-    let installed = installed_packages(opts.root)?;
     let scratch = Scratch::new()?;
     let conf_path = resolve_in_root(opts.root, Path::new("/etc/yum.conf"));
     let conf_text = if conf_path.is_file() {
@@ -72,10 +71,12 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
         args.push("-C".into());
     }
     args.extend(["--showduplicates".into(), "list".into(), "available".into()]);
-    let out = Cmd::new("yum").args(args).output()?;
-    // yum exits 1 with "No matching Packages to list" when nothing is available.
-    let nothing = out.code() == Some(1) && out.stderr_str().contains("No matching Packages");
-    let out = if nothing { out } else { out.expect_success()? };
+    let (installed, out) = beside_rpm(opts.root, || {
+        let out = Cmd::new("yum").args(args).output()?;
+        // yum exits 1 with "No matching Packages to list" when nothing is available.
+        let nothing = out.code() == Some(1) && out.stderr_str().contains("No matching Packages");
+        Ok(if nothing { out } else { out.expect_success()? })
+    })?;
     let offered = parse_yum_list(&out.stdout_str()).map_err(|what| out.garbage(what))?;
 
     let cachedir =

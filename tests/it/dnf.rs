@@ -868,3 +868,29 @@ fn scenario_predefined_al2023_baseline_waits_seven_days() {
     );
     assert_eq!(s["Compliance"], "NON_COMPLIANT");
 }
+
+#[test]
+fn updateinfo_zstd_compressed_metadata_is_read() {
+    let Some(fx) = fixture("updateinfo_zstd_compressed_metadata_is_read") else {
+        return;
+    };
+    // createrepo_c 1.x compresses with zstd by default; the 0.17 here cannot, the zstd tool can.
+    if common::require_tool("updateinfo_zstd_compressed_metadata_is_read", "zstd").is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let zst = tmp.path().join("abc-updateinfo.xml.zst");
+    let out = run(Command::new("zstd")
+        .arg("-q")
+        .arg(fx.dir.join("updateinfo/updates/updateinfo.xml"))
+        .arg("-o")
+        .arg(&zst));
+    assert!(out.status.success(), "{}", show(&out));
+    let reader = patchbaseline::backend::updateinfo::open_metadata(&zst).expect("open zstd");
+    let advs = patchbaseline::backend::updateinfo::parse_updateinfo(reader, "zst", &|_| true)
+        .expect("parse zstd");
+    assert_eq!(advs.len(), 10);
+    assert!(advs
+        .iter()
+        .any(|a| a.id == "FXSA-2024:0001" && a.reboot_suggested));
+}

@@ -2,7 +2,8 @@
 //!
 //! The same facts as the dnf backend, through yum: `rpm -qa` for what is installed, one
 //! `yum --showduplicates list available` for every version the enabled repositories offer (yum
-//! applies its excludes, priorities and versionlock itself), and the update notices from the
+//! applies its excludes, priorities and versionlock itself; a refreshing scan runs
+//! `yum clean expire-cache` first, as yum 3 has no `--refresh`), and the update notices from the
 //! `updateinfo.xml` yum cached for those repositories under its cachedir
 //! (`/var/cache/yum/$basearch/$releasever/<repoid>/`).
 //!
@@ -63,15 +64,20 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
     if let Some(r) = reposdir {
         args.push(format!("--setopt=reposdir={r}").into());
     }
-    if opts.refresh {
-        // yum 3 has no --refresh: expire every repository's metadata for this run (a glob repo
-        // id applies the option to each repository, overriding per-repository settings).
-        args.push("--setopt=*.metadata_expire=0".into());
-    } else {
-        args.push("-C".into());
-    }
-    args.extend(["--showduplicates".into(), "list".into(), "available".into()]);
     let (installed, out) = beside_rpm(opts.root, || {
+        if opts.refresh {
+            // yum 3 has no --refresh, and a repository's own metadata_expire outranks a global
+            // --setopt: mark every enabled repository's metadata expired, so that the listing
+            // below checks each one for new metadata (the one extra process of a yum scan).
+            Cmd::new("yum")
+                .args(&args)
+                .args(["clean", "expire-cache"])
+                .output()?
+                .expect_success()?;
+        } else {
+            args.push("-C".into());
+        }
+        args.extend(["--showduplicates".into(), "list".into(), "available".into()]);
         let out = Cmd::new("yum").args(args).output()?;
         // yum exits 1 with "No matching Packages to list" when nothing is available.
         let nothing = out.code() == Some(1) && out.stderr_str().contains("No matching Packages");

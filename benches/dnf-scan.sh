@@ -7,9 +7,12 @@
 #   KEEP=1 WORK=/tmp/dnf-bench benches/dnf-scan.sh   # keep (and reuse) the generated root
 #
 # How the 2×N packages are made quickly: one spec with N subpackages per version (one rpmbuild
-# each, the two versions built in parallel), and the installed set is written with
-# `rpm -i --justdb` (no payload unpacked). Needs rpm, rpmbuild, createrepo_c, modifyrepo_c, dnf,
-# /usr/bin/time, and root. Prints median wall times and peak RSS; asserts nothing about speed.
+# each, the two versions in parallel, no dependency generators), and the installed set is written
+# with `rpm -i --justdb` (no payload unpacked). Needs rpm, rpmbuild, createrepo_c, modifyrepo_c,
+# dnf, /usr/bin/time, bc, and root. Prints median wall times and peak RSS; asserts nothing.
+#
+# dnf runs with plugins off in both measurements: Debian's dnf enables generate_completion_cache,
+# which writes the HOST's /var/cache/dnf/packages.db even with --installroot.
 set -euo pipefail
 
 N=${N:-5000}
@@ -17,7 +20,7 @@ ADV=${ADV:-2000}
 RUNS=${RUNS:-5}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${BIN:-}
-for tool in rpm rpmbuild createrepo_c modifyrepo_c dnf /usr/bin/time; do
+for tool in rpm rpmbuild createrepo_c modifyrepo_c dnf /usr/bin/time bc; do
     command -v "$tool" >/dev/null || { echo "SKIP dnf-scan bench: $tool is not installed" >&2; exit 0; }
 done
 [ "$(id -u)" = 0 ] || { echo "SKIP dnf-scan bench: needs root" >&2; exit 0; }
@@ -40,7 +43,7 @@ build_fixture() {
 
     # One spec, N subpackages bpkgNNNNN plus system-release (which dnf reads releasever from).
     awk -v n="$N" 'BEGIN {
-        print "Name: benchbase\nVersion: %{pver}\nRelease: 1\nSummary: bench\nLicense: MIT\nBuildArch: noarch"
+        print "Name: benchbase\nVersion: %{pver}\nRelease: 1\nSummary: bench\nLicense: MIT\nBuildArch: noarch\nAutoReqProv: no"
         print "%description\nbench\n%install\nmkdir -p %{buildroot}/usr/share/bench"
         printf "for i in $(seq -f %%05g 1 %d); do echo %%{pver} > %%{buildroot}/usr/share/bench/bpkg$i; done\n", n
         print "echo %{pver} > %{buildroot}/usr/share/bench/system-release"

@@ -35,7 +35,7 @@ use crate::version::{compare_rpm, display_rpm};
 use super::updateinfo;
 use super::ScanOptions;
 
-/// Lines we asked for start with this marker, so that anything else a plugin or a warning prints
+/// Records we asked for start with this marker, so that anything else a plugin or a warning prints
 /// on standard output is recognised and ignored.
 const MARK: &str = "@pb@";
 
@@ -90,9 +90,8 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
     })?;
     let offered = parse_repoquery(&output.stdout_str()).map_err(|what| output.garbage(what))?;
 
-    let cachedir = conf.cachedir_in(opts.root);
     let repos = unique_repositories(&offered);
-    let dirs = cached_repodata_dirs(&cachedir, &repos)?;
+    let dirs = cached_repodata_dirs(&conf.cachedirs_in(opts.root), &repos)?;
     let started = std::time::Instant::now();
     let (available, advisories) = select(&installed, offered, |keep| read_advisories(&dirs, keep))?;
     tracing::debug!(
@@ -227,12 +226,14 @@ pub fn parse_rpm_qa(text: &str) -> Result<Vec<InstalledPackage>, String> {
     Ok(out)
 }
 
+/// The records we asked for: each starts with [`MARK`] and ends at the end of its line. Splitting
+/// on the marker rather than on lines also reads dnf 5, whose `--qf` adds no newline; anything
+/// else printed on standard output (a plugin, a warning) is ignored.
 pub(crate) fn marked_lines(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().filter_map(|l| {
-        l.trim_end()
-            .strip_prefix(MARK)
-            .and_then(|r| r.strip_prefix('|'))
-    })
+    text.split(MARK)
+        .skip(1)
+        .filter_map(|r| r.strip_prefix('|'))
+        .map(|r| r.split('\n').next().unwrap_or_default().trim_end())
 }
 
 /// `[epoch:]version-release` with a zero epoch omitted.
@@ -417,12 +418,16 @@ impl DnfConf {
         )
     }
 
-    /// Where dnf caches metadata (inside the root for `--root`, as `--installroot` does).
-    fn cachedir_in(&self, root: &Path) -> PathBuf {
-        resolve_in_root(
-            root,
-            Path::new(self.cachedir.as_deref().unwrap_or("/var/cache/dnf")),
-        )
+    /// Where dnf caches metadata (inside the root for `--root`, as `--installroot` does): the
+    /// configured cachedir, else dnf 4's and dnf 5's defaults.
+    fn cachedirs_in(&self, root: &Path) -> Vec<PathBuf> {
+        let dirs = match self.cachedir.as_deref() {
+            Some(d) => vec![d],
+            None => vec!["/var/cache/dnf", "/var/cache/libdnf5"],
+        };
+        dirs.into_iter()
+            .map(|d| resolve_in_root(root, Path::new(d)))
+            .collect()
     }
 }
 
@@ -528,21 +533,28 @@ impl Scratch {
 /// The cached `repodata` directory of each repository dnf reported packages from. dnf names a
 /// repository's cache `<repoid>-<16 hex digits of a hash of its URL>`; when the URL changed over
 /// time several exist, and the one refreshed last is the one in use.
-fn cached_repodata_dirs(cachedir: &Path, repos: &[String]) -> Result<Vec<(String, PathBuf)>> {
+fn cached_repodata_dirs(cachedirs: &[PathBuf], repos: &[String]) -> Result<Vec<(String, PathBuf)>> {
     if repos.is_empty() {
         return Ok(Vec::new());
     }
-    let entries = match fs_err::read_dir(cachedir) {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(Error::failed(format!(
-                "dnf reported packages from {} but its cache is unreadable: {e}",
-                repos.join(", ")
-            )))
-        }
-    };
+    let entries: Vec<_> = cachedirs
+        .iter()
+        .filter_map(|d| fs_err::read_dir(d).ok())
+        .flat_map(|e| e.flatten())
+        .collect();
+    if entries.is_empty() {
+        return Err(Error::failed(format!(
+            "dnf reported packages from {} but none of {} holds its cache",
+            repos.join(", "),
+            cachedirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
     let mut best: HashMap<&str, (std::time::SystemTime, PathBuf)> = HashMap::new();
-    for entry in entries.flatten() {
+    for entry in entries {
         let name = entry.file_name().to_string_lossy().into_owned();
         let Some((repoid, hash)) = name.rsplit_once('-') else {
             continue;
@@ -571,7 +583,6 @@ fn cached_repodata_dirs(cachedir: &Path, repos: &[String]) -> Result<Vec<(String
             Some((_, dir)) => out.push((repo.clone(), dir)),
             None => tracing::warn!(
                 repository = %repo,
-                cachedir = %cachedir.display(),
                 "no cached metadata found for this repository; its update notices are not read"
             ),
         }
@@ -741,6 +752,18 @@ warning: something unrelated
         assert_eq!(got[1].build_time.map(|t| t.timestamp()), Some(1705312800));
         assert_eq!(got[2].version, "1.0-1");
         assert_eq!(got[2].build_time, None);
+    }
+
+    #[test]
+    fn records_without_newlines_are_split_on_the_marker() {
+        // dnf 5 adds no newline after --qf; a stray line between dnf 4 records is ignored.
+        let text = "noise @pb@|a|1-1|noarch|r|@pb@|b|2-1|noarch|r|1705312800\nwarning: x\n";
+        let got = parse_repoquery(text).unwrap();
+        assert_eq!(
+            got.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(got[1].build_time.map(|t| t.timestamp()), Some(1705312800));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 #
 #   benches/dnf-scan.sh                  # N=5000 ADV=2000 RUNS=5, builds into a temporary directory
 #   N=500 ADV=200 RUNS=3 benches/dnf-scan.sh
-#   KEEP=1 WORK=/tmp/dnf-bench benches/dnf-scan.sh   # keep (and reuse) the generated root
+#   WORK=/tmp/dnf-bench benches/dnf-scan.sh   # build into (and later reuse) this directory; never removed
 #
 # How the 2×N packages are made quickly: one spec with N subpackages per version (one rpmbuild
 # each, the two versions in parallel, no dependency generators), and the installed set is written
@@ -30,10 +30,14 @@ if [ -z "$BIN" ]; then
     BIN="${CARGO_TARGET_DIR:-$HERE/target}/release/patchbaseline"
 fi
 
-WORK=${WORK:-$(mktemp -d /tmp/dnf-bench.XXXXXX)}
+if [ -z "${WORK:-}" ]; then
+    WORK=$(mktemp -d /tmp/dnf-bench.XXXXXX)
+    # Only a directory this script created is removed afterwards.
+    if [ -z "${KEEP:-}" ]; then trap 'rm -rf "${WORK:?}"' EXIT; fi
+fi
 WORK=${WORK%/}
 case "$WORK" in "" | / ) echo "refusing WORK=$WORK" >&2; exit 2 ;; esac
-if [ -z "${KEEP:-}" ]; then trap 'rm -rf "${WORK:?}"' EXIT; fi
+mkdir -p "$WORK"
 ROOT="$WORK/root"
 export HOME="$WORK/home"
 

@@ -4,15 +4,19 @@
 //!
 //! 1. `rpm -qa --qf …`: what is installed (name, epoch, version, release, arch, install time);
 //! 2. `dnf repoquery --qf …`: every version the enabled repositories offer, as dnf itself sees
-//!    them (enabled repositories, excludes, versionlock, module streams), refreshing the metadata
-//!    first unless `--no-refresh` (`-C`).
+//!    them (enabled repositories, excludes, module streams, and on the host versionlock),
+//!    refreshing the metadata first unless `--no-refresh` (`-C`).
 //!
 //! Update notices come from the `updateinfo.xml` that dnf cached for those same repositories
 //! (dnf 4's `updateinfo info` shows neither the issued date nor reboot_suggested).
 //!
 //! With `--root DIR` everything is confined to DIR the way `dnf --installroot` intends: DIR's rpm
 //! database, DIR/etc/dnf/dnf.conf, DIR's repository directories, plugins off, and the cache under
-//! DIR. Nothing of the host's dnf configuration, plugins, caches or state is read or written.
+//! DIR. Nothing of the host's dnf configuration, plugins, caches or state is read or written
+//! (so a versionlock list inside DIR is not applied either: versionlock is a plugin). The release
+//! version is left to dnf's own detection from DIR's rpm database, like on the booted system
+//! (Amazon Linux 2023 locks it to a date-stamped value there); only for a root where dnf cannot
+//! detect it is os-release VERSION_ID passed.
 //!
 //! The RPM pieces here (the rpm query, the selection of what is available, baseline Sources) are
 //! shared with the yum backend.
@@ -39,7 +43,7 @@ use super::ScanOptions;
 /// on standard output is recognised and ignored.
 const MARK: &str = "@pb@";
 
-/// `rpm --qf`: one line per installed package. `%|EPOCH?{…}:{0}|` works on every rpm since 4.4.
+/// `rpm --qf`: one line per installed package; `%|EPOCH?{…}:{0}|` prints 0 when there is no epoch.
 const RPM_QF: &str =
     "@pb@|%{NAME}|%|EPOCH?{%{EPOCH}}:{0}||%{VERSION}|%{RELEASE}|%{ARCH}|%{INSTALLTIME}\\n";
 
@@ -202,7 +206,7 @@ fn installed_packages(root: &Path, dbpath: Option<&Path>) -> Result<Vec<Installe
 /// are not packages and are skipped; lines without the marker are ignored.
 pub fn parse_rpm_qa(text: &str) -> Result<Vec<InstalledPackage>, String> {
     let mut out = Vec::new();
-    for line in marked_lines(text) {
+    for line in records(text) {
         let f: Vec<&str> = line.split('|').collect();
         let [name, epoch, version, release, arch, installtime] = f[..] else {
             return Err(format!("expected 6 fields in {line:?}"));
@@ -229,7 +233,7 @@ pub fn parse_rpm_qa(text: &str) -> Result<Vec<InstalledPackage>, String> {
 /// The records we asked for: each starts with [`MARK`] and ends at the end of its line. Splitting
 /// on the marker rather than on lines also reads dnf 5, whose `--qf` adds no newline; anything
 /// else printed on standard output (a plugin, a warning) is ignored.
-pub(crate) fn marked_lines(text: &str) -> impl Iterator<Item = &str> {
+fn records(text: &str) -> impl Iterator<Item = &str> {
     text.split(MARK)
         .skip(1)
         .filter_map(|r| r.strip_prefix('|'))
@@ -277,7 +281,8 @@ impl Invocation<'_> {
                 a.push(c);
                 args.push(a);
             }
-            // The root's own plugins would run host code; the host's must not touch the root.
+            // Plugins are the host's code reading the host's configuration, and some write host
+            // files even with --installroot (generate_completion_cache): none acts on an image.
             args.push("--disableplugin=*".into());
         }
         if let Some(r) = &self.reposdir {
@@ -337,7 +342,7 @@ fn run_repoquery(inv: &Invocation, releasever: Option<&str>) -> Result<Output, R
 /// are read too.
 pub fn parse_repoquery(text: &str) -> Result<Vec<AvailablePackage>, String> {
     let mut out = Vec::new();
-    for line in marked_lines(text) {
+    for line in records(text) {
         let f: Vec<&str> = line.split('|').collect();
         let [name, evr, arch, repoid, buildtime] = f[..] else {
             return Err(format!("expected 5 fields in {line:?}"));

@@ -120,30 +120,39 @@ PB=("$BIN" scan --root "$ROOT" --no-refresh --report "$WORK/report.json")
 DNF=(dnf -q -C --installroot="$ROOT" --config="$ROOT/etc/dnf/dnf.conf" --setopt=reposdir="$ROOT/etc/yum.repos.d"
     --disableplugin='*' check-update)
 
-# median WALL_SECONDS of RUNS runs; the peak RSS (KB) of the largest process of the last run.
-measure() {
-    local name=$1
+QUERY=(dnf -q -y --installroot="$ROOT" --config="$ROOT/etc/dnf/dnf.conf" --disableplugin='*'
+    --setopt=reposdir="$ROOT/etc/yum.repos.d" -C repoquery
+    --qf '@pb@|%{name}|%{evr}|%{arch}|%{repoid}|%{buildtime}')
+
+# One timed run: prints wall seconds; the peak RSS (KB, largest process of the run) goes to $WORK/rss-NAME.
+timed() {
+    local name=$1 t0 t1
     shift
-    local times=() rss=0 t0 t1
-    for _ in $(seq "$RUNS"); do
-        t0=$(date +%s.%N)
-        /usr/bin/time -f '%M' -o "$WORK/rss" "$@" >/dev/null 2>"$WORK/stderr" || true
-        t1=$(date +%s.%N)
-        times+=("$(echo "$t1 - $t0" | bc)")
-        rss=$(tail -n1 "$WORK/rss")
-    done
-    local median
-    median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-    printf '%-34s median %6.3f s   peak RSS %6.1f MB   (runs: %s)\n' "$name" "$median" "$(echo "$rss / 1024" | bc -l)" "${times[*]}"
-    echo "$median" >"$WORK/median-$name"
+    t0=$(date +%s.%N)
+    /usr/bin/time -f '%M' -o "$WORK/rss-$name" "$@" >/dev/null 2>"$WORK/stderr" || true
+    t1=$(date +%s.%N)
+    echo "$t1 - $t0" | bc
 }
 
-measure "patchbaseline scan --no-refresh" "${PB[@]}"
-measure "dnf -C check-update" "${DNF[@]}"
-# The one dnf call a scan makes (what the Rust process adds is the difference).
-measure "dnf -C repoquery (scan's query)" dnf -q -y --installroot="$ROOT" --config="$ROOT/etc/dnf/dnf.conf" \
-    --disableplugin='*' --setopt=reposdir="$ROOT/etc/yum.repos.d" -C repoquery \
-    --qf '@pb@|%{name}|%{evr}|%{arch}|%{repoid}|%{buildtime}'
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# The three commands take turns, so that load from elsewhere on the machine hits them alike.
+: >"$WORK/t-scan"
+: >"$WORK/t-check"
+: >"$WORK/t-query"
+for _ in $(seq "$RUNS"); do
+    timed scan "${PB[@]}" >>"$WORK/t-scan"
+    timed check "${DNF[@]}" >>"$WORK/t-check"
+    timed query "${QUERY[@]}" >>"$WORK/t-query"
+done
+report() {
+    printf '%-34s median %6.3f s   peak RSS %6.1f MB   (runs: %s)\n' "$1" "$(median <"$WORK/t-$2")" \
+        "$(echo "$(tail -n1 "$WORK/rss-$2") / 1024" | bc -l)" "$(tr '\n' ' ' <"$WORK/t-$2")"
+}
+report "patchbaseline scan --no-refresh" scan
+report "dnf -C check-update" check
+report "dnf -C repoquery (the scan's query)" query
+
 # The peak RSS of the patchbaseline process alone (polling its VmHWM until it exits).
 "${PB[@]}" >/dev/null 2>&1 &
 pid=$!
@@ -155,7 +164,7 @@ while kill -0 "$pid" 2>/dev/null; do
 done
 wait "$pid" || true
 printf 'patchbaseline process alone: peak RSS %.1f MB\n' "$(echo "$hwm / 1024" | bc -l)"
-echo "ratio: $(echo "$(cat "$WORK/median-patchbaseline scan --no-refresh") / $(cat "$WORK/median-dnf -C check-update")" | bc -l | cut -c1-5)x (goal <= 1.5x; the peak RSS above is the largest process of the run, i.e. dnf's Python)"
+echo "ratio: $(echo "$(median <"$WORK/t-scan") / $(median <"$WORK/t-check")" | bc -l | cut -c1-5)x (goal <= 1.5x; the peak RSS above is the largest process of the run, i.e. dnf's Python)"
 python3 - "$WORK/report.json" <<'EOF' 2>/dev/null || true
 import json, sys
 r = json.load(open(sys.argv[1]))

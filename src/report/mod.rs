@@ -1,6 +1,7 @@
 //! The native JSON report (`docs/report.md`) and the short console summary. The AWS inventory
 //! and compliance formats are views of the same [`Report`].
 
+pub mod aws;
 mod console;
 
 pub use console::console_summary;

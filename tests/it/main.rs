@@ -5,5 +5,6 @@
 
 mod apt;
 mod baseline;
+mod cli;
 mod common;
 mod version;

@@ -456,8 +456,16 @@ pub fn fleet_prepare(args: &FleetArgs, run: &RunParams) -> Result<FleetPlan> {
 pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32> {
     if let Some(exec) = &plan.execution {
         let outputs = [
-            (&plan.inventory, aws::put_inventory as fn(_, _) -> _, "put-inventory"),
-            (&plan.compliance, aws::put_compliance_items, "put-compliance-items"),
+            (
+                &plan.inventory,
+                aws::put_inventory as fn(_, _) -> _,
+                "put-inventory",
+            ),
+            (
+                &plan.compliance,
+                aws::put_compliance_items,
+                "put-compliance-items",
+            ),
         ];
         for (path, make, what) in outputs {
             let Some(path) = path else { continue };
@@ -471,9 +479,8 @@ pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32>
                     doc.left_out
                 );
             }
-            write_atomic(path, doc.to_json().as_bytes()).map_err(|e| {
-                Error::failed(format!("cannot write the {what} input: {e}"))
-            })?;
+            write_atomic(path, doc.to_json().as_bytes())
+                .map_err(|e| Error::failed(format!("cannot write the {what} input: {e}")))?;
         }
     }
     if code != exit::SUCCESS || plan.fail_on.is_empty() {
@@ -498,7 +505,11 @@ pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32>
         matched.len(),
         states.join("/"),
         shown.join(", "),
-        if matched.len() > shown.len() { ", …" } else { "" }
+        if matched.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
     );
     Ok(exit::PACKAGES_FAILED)
 }
@@ -530,7 +541,11 @@ fn run_operation(args: &RunArgs) -> Result<i32> {
             let plan = fleet_prepare(&args.fleet, &params)?;
             let ev = gather(&scan_args)?;
             let report = report_of(&ev, Operation::Scan);
-            publish(&report, scan_args.report.as_deref(), scan_args.console_limit)?;
+            publish(
+                &report,
+                scan_args.report.as_deref(),
+                scan_args.console_limit,
+            )?;
             fleet_finish(&report, &plan, exit::SUCCESS)
         }
         Operation::Install => {

@@ -285,7 +285,10 @@ fn summary_content(report: &Report, exec: &Execution) -> Value {
     put("ExecutionId", exec.execution_id.clone());
     put("InstalledCount", s.installed_count.to_string());
     put("InstalledOtherCount", s.installed_other_count.to_string());
-    put("InstalledRejectedCount", s.installed_rejected_count.to_string());
+    put(
+        "InstalledRejectedCount",
+        s.installed_rejected_count.to_string(),
+    );
     put(
         "InstalledPendingRebootCount",
         s.installed_pending_reboot_count.to_string(),

@@ -4,6 +4,7 @@
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
 mod apt;
+mod aws;
 mod baseline;
 mod cli;
 mod common;

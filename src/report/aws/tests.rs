@@ -158,7 +158,10 @@ fn optional_summary_fields_appear_when_known() {
     let c = &summary["Content"][0];
     assert_eq!(c["SnapshotId"], "6f1b4f3e-0c1d-4b8a-9a43-2f0e5c8d7b21");
     assert_eq!(c["InstallOverrideList"], "s3://bucket/list.yaml");
-    assert_eq!(c["LastNoRebootInstallOperationTime"], "2026-11-29T04:00:00Z");
+    assert_eq!(
+        c["LastNoRebootInstallOperationTime"],
+        "2026-11-29T04:00:00Z"
+    );
     // The compliance context names the snapshot, as AWS-RunPatchBaseline does.
     assert_eq!(
         compliance["Context"]["ExecutionId"],
@@ -301,7 +304,10 @@ fn content_hashes_are_sha256_of_the_compact_content() {
     let doc = put_inventory(&r, &exec());
     let (summary, compliance) = items(&doc);
     assert_eq!(summary["ContentHash"], content_hash(&summary["Content"]));
-    assert_eq!(compliance["ContentHash"], content_hash(&compliance["Content"]));
+    assert_eq!(
+        compliance["ContentHash"],
+        content_hash(&compliance["Content"])
+    );
     assert_eq!(compliance["ContentHash"].as_str().unwrap().len(), 64);
     // The same report hashes the same (AWS skips unchanged content by hash).
     let again = put_inventory(&r, &exec());
@@ -390,7 +396,10 @@ fn long_cve_lists_are_cut_at_a_comma_within_the_value_limit() {
     assert!(joined.len() <= MAX_VALUE_CHARS);
     assert!(joined.ends_with(&cves[joined.split(',').count() - 1]));
     assert!(joined.split(',').all(|c| c.len() == 14), "a CVE id was cut");
-    assert_eq!(joined_within_limit(&cves[..2]), "CVE-2026-00000,CVE-2026-00001");
+    assert_eq!(
+        joined_within_limit(&cves[..2]),
+        "CVE-2026-00000,CVE-2026-00001"
+    );
 }
 
 #[test]

@@ -8,4 +8,5 @@ mod aws;
 mod baseline;
 mod cli;
 mod common;
+mod ssm_document;
 mod version;

@@ -420,10 +420,7 @@ fn clean_scan_exits_0_and_reports() {
     let report = read_json(&agent.reports().join("report.json"));
     assert_eq!(report["operation"], "Scan");
     assert_eq!(report["root"], root.as_str());
-    assert_eq!(
-        report["patches"].as_array().map(Vec::len).unwrap_or(0) > 0,
-        true
-    );
+    assert!(report["patches"].as_array().is_some_and(|p| !p.is_empty()));
     let inv = read_json(&agent.reports().join("aws-inventory.json"));
     assert_eq!(inv["InstanceId"], INSTANCE);
     let summary = &inv["Items"][0]["Content"][0];

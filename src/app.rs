@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::backend::{self, ScanOptions};
 use crate::baseline::{self, Baseline, BaselineDocument, OperatingSystem};
-use crate::cli::{BaselineCommand, Cli, Command, FleetArgs, RunArgs, ScanArgs};
+use crate::cli::{BaselineCommand, Cli, Command, FleetArgs, GenerateCommand, RunArgs, ScanArgs};
 use crate::error::{exit, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::model::{Inventory, PatchState};
@@ -27,6 +27,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             baseline_validate(&file, os.as_deref())
         }
         Command::Run(args) => run_operation(&args),
+        Command::Generate(what) => generate(&what),
     }
 }
 
@@ -603,4 +604,22 @@ fn new_uuid() -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// `patchbaseline generate man|completions DIR`.
+fn generate(what: &GenerateCommand) -> Result<i32> {
+    use clap::CommandFactory;
+    let (GenerateCommand::Man { dir } | GenerateCommand::Completions { dir }) = what;
+    fs_err::create_dir_all(dir)?;
+    let cmd = Cli::command();
+    match what {
+        GenerateCommand::Man { .. } => clap_mangen::generate_to(cmd, dir)?,
+        GenerateCommand::Completions { .. } => {
+            use clap_complete::Shell;
+            for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                clap_complete::generate_to(shell, &mut cmd.clone(), "patchbaseline", dir)?;
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
 }

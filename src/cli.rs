@@ -84,6 +84,10 @@ Examples:
     /// AWS-RunPatchBaseline's parameters as a command: what the SSM document runs.
     #[command(after_help = RUN_AFTER_HELP)]
     Run(RunArgs),
+
+    /// Write man pages or shell completions into a directory (packaging/build-dist.sh).
+    #[command(hide = true, subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +164,15 @@ Examples:
   patchbaseline run --operation Install --reboot-option NoReboot --fail-on failed,missing
   patchbaseline run --operation Scan --baseline-override override.json \\
       --snapshot-id 6f1b4f3e-0c1d-4b8a-9a43-2f0e5c8d7b21";
+
+/// `patchbaseline generate`: files the packages carry, from the same definitions as --help.
+#[derive(Debug, Clone, Subcommand)]
+pub enum GenerateCommand {
+    /// One man page per command (patchbaseline.1, patchbaseline-scan.1, ...).
+    Man { dir: PathBuf },
+    /// bash, zsh and fish completions.
+    Completions { dir: PathBuf },
+}
 
 /// Outputs for AWS Systems Manager and the --fail-on check, shared by scan, install and run.
 #[derive(Debug, Clone, Default, Args)]

@@ -8,5 +8,6 @@ mod aws;
 mod baseline;
 mod cli;
 mod common;
+mod packaging;
 mod ssm_document;
 mod version;

@@ -245,7 +245,7 @@ fn portable_binary_needs_glibc_2_17_at_most() {
         .max()
         .expect("the binary links glibc");
     assert!(newest <= (2, 17), "needs GLIBC_{}.{}", newest.0, newest.1);
-    let out = run(&mut Command::new(d.binary()).arg("--version"));
+    let out = run(Command::new(d.binary()).arg("--version"));
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -278,7 +278,7 @@ fn assert_installed(root: &Path) {
     }
     // Installed, not enabled: no wants/ link anywhere in the root.
     assert!(!root.join("etc/systemd/system/timers.target.wants").exists());
-    let out = run(&mut Command::new(root.join("usr/bin/patchbaseline")).arg("--version"));
+    let out = run(Command::new(root.join("usr/bin/patchbaseline")).arg("--version"));
     assert!(out.status.success(), "{}", show(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
@@ -410,7 +410,7 @@ fn distributor_package_installs_and_uninstalls() {
     let out = script("install.sh");
     assert!(out.status.success(), "{}", show(&out));
     let installed = prefix.join("bin/patchbaseline");
-    let out = run(&mut Command::new(&installed).arg("--version"));
+    let out = run(Command::new(&installed).arg("--version"));
     assert!(out.status.success(), "{}", show(&out));
     assert!(prefix.join("share/man/man1/patchbaseline.1.gz").is_file());
     assert!(prefix

@@ -387,7 +387,10 @@ fn baseline_validate(file: &Path, os: Option<&str>) -> Result<i32> {
 // ================================================================================================
 // Fleet: the AWS formats, `run` (AWS-RunPatchBaseline's parameters) and --fail-on (docs/fleet.md).
 // Every command that reports calls `fleet_prepare` before gathering anything (so bad options fail
-// before the system is touched) and `fleet_finish` after the report is published.
+// before the system is touched) and `fleet_finish` after the report is published. `install`
+// does the same: flatten `FleetArgs` into its arguments, build `RunParams` from its
+// --reboot-option (and override list), and pass its own exit code (0, 1 or 194) to
+// `fleet_finish`; `run --operation Install` then calls that install flow.
 
 /// What `run` (or `install`) knows beyond scan's options; the defaults are a plain scan's.
 #[derive(Debug, Clone, Default)]
@@ -473,8 +476,8 @@ pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32>
             let doc = make(report, exec);
             if doc.left_out > 0 {
                 eprintln!(
-                    "warning: {}: AWS accepts at most {} entries; {} compliant entries were left \
-                     out (the counters still count them; the full list is in --report)",
+                    "warning: {}: AWS accepts at most {} entries; {} were left out, compliant ones \
+                     first (the counters still count them; the full list is in --report)",
                     path.display(),
                     aws::MAX_ENTRIES,
                     doc.left_out

@@ -2,7 +2,6 @@
 //! installed or approvable `name.arch` gets a [`PatchState`]. Reasons are rendered from the
 //! verdicts on demand, so a large evaluation allocates no prose it does not print.
 
-use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
@@ -13,7 +12,7 @@ use crate::baseline::{
 };
 use crate::model::{Advisory, AvailablePackage, Family, InstalledPackage, Inventory, PatchState};
 use crate::rules::patterns::{entry_kind, EntryKind, PatternSet, Relevant};
-use crate::version::{self, display_rpm};
+use crate::version;
 
 /// The result of evaluating one inventory against one baseline.
 #[derive(Debug)]
@@ -147,8 +146,8 @@ pub struct PackageDecision<'a> {
     /// Index into RejectedPatches when the installed version is rejected.
     pub rejected_installed: Option<usize>,
     pub compliance_level: ComplianceLevel,
-    /// Why the state is what it is.
-    pub reason: String,
+    /// Why the state is what it is (see [`package_reason`]).
+    pub why: Why,
 }
 
 impl PackageDecision<'_> {
@@ -196,9 +195,52 @@ struct Attrs<'a> {
 /// One version while it is being gathered.
 struct Version<'a> {
     version: &'a str,
+    /// The version without a zero epoch: equal for equal versions.
+    bare: &'a str,
     available: Option<&'a AvailablePackage>,
     installed: bool,
-    advisories: Vec<&'a Advisory>,
+    /// Indexes into the inventory's advisories.
+    advisories: Vec<usize>,
+}
+
+/// Rule outcomes per advisory: (approving rules, misses).
+struct RuleCache<'a> {
+    by_advisory: Vec<Option<(Vec<usize>, Vec<Miss<'a>>)>>,
+    /// The ApprovedPatches id entry naming each advisory (by id, CVE or Bugzilla), if any.
+    id_by_advisory: Vec<Option<Option<usize>>>,
+}
+
+/// `0:1.0-1` → `1.0-1`; any other version unchanged.
+fn strip_zero_epoch(v: &str) -> &str {
+    match v.split_once(':') {
+        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b == b'0') => rest,
+        _ => v,
+    }
+}
+
+/// FNV-1a: the (name, arch) index hashes short trusted strings, where SipHash's DoS resistance
+/// buys nothing and costs a tenth of the evaluation time.
+#[derive(Clone, Copy, Default)]
+struct BuildFnv;
+
+struct Fnv(u64);
+
+impl std::hash::BuildHasher for BuildFnv {
+    type Hasher = Fnv;
+    fn build_hasher(&self) -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 struct Group<'a> {
@@ -206,15 +248,6 @@ struct Group<'a> {
     arch: &'a str,
     installed: Vec<&'a InstalledPackage>,
     versions: Vec<Version<'a>>,
-}
-
-/// RPM versions are keyed by their canonical form so `0:1.0-1` and `1.0-1` are one version.
-fn version_key(family: Family, v: &str) -> Cow<'_, str> {
-    if family == Family::Rpm && v.contains(':') {
-        Cow::Owned(display_rpm(v))
-    } else {
-        Cow::Borrowed(v)
-    }
 }
 
 impl<'b, 'a> Engine<'b, 'a> {
@@ -250,7 +283,11 @@ impl<'b, 'a> Engine<'b, 'a> {
     fn run(&self, inv: &'a Inventory, now: DateTime<Utc>) -> Evaluation<'a> {
         let family = self.family;
         let mut groups: Vec<Group<'a>> = Vec::new();
-        let mut index: HashMap<(&'a str, &'a str), usize> = HashMap::new();
+        let mut index: HashMap<(&'a str, &'a str), usize, BuildFnv> =
+            HashMap::with_capacity_and_hasher(
+                inv.installed.len() + inv.available.len() / 2,
+                BuildFnv,
+            );
         let mut group_of = |groups: &mut Vec<Group<'a>>, name: &'a str, arch: &'a str| -> usize {
             *index.entry((name, arch)).or_insert_with(|| {
                 groups.push(Group {
@@ -262,50 +299,52 @@ impl<'b, 'a> Engine<'b, 'a> {
                 groups.len() - 1
             })
         };
+        // Versions of one name.arch are few; a zero epoch is optional in both formats, so
+        // `0:1.0-1` and `1.0-1` are one version.
+        let version_of = |group: &mut Group<'a>, v: &'a str| -> usize {
+            let v_bare = strip_zero_epoch(v);
+            if let Some(i) = group.versions.iter().position(|x| x.bare == v_bare) {
+                return i;
+            }
+            group.versions.push(Version {
+                version: v,
+                bare: v_bare,
+                available: None,
+                installed: false,
+                advisories: Vec::new(),
+            });
+            group.versions.len() - 1
+        };
         for p in &inv.installed {
             let g = group_of(&mut groups, &p.name, &p.arch);
             groups[g].installed.push(p);
-        }
-        // Per group, versions are found by key; the maps are short-lived.
-        let mut version_index: HashMap<(usize, Cow<'a, str>), usize> = HashMap::new();
-        let mut version_of = |groups: &mut Vec<Group<'a>>, g: usize, v: &'a str| -> usize {
-            let key = (g, version_key(family, v));
-            *version_index.entry(key).or_insert_with(|| {
-                groups[g].versions.push(Version {
-                    version: v,
-                    available: None,
-                    installed: false,
-                    advisories: Vec::new(),
-                });
-                groups[g].versions.len() - 1
-            })
-        };
-        for g in 0..groups.len() {
-            for i in 0..groups[g].installed.len() {
-                let v = &groups[g].installed[i].version;
-                let vi = version_of(&mut groups, g, v);
-                groups[g].versions[vi].installed = true;
-            }
+            let vi = version_of(&mut groups[g], &p.version);
+            groups[g].versions[vi].installed = true;
         }
         for a in &inv.available {
             let g = group_of(&mut groups, &a.name, &a.arch);
-            let vi = version_of(&mut groups, g, &a.version);
-            groups[g].versions[vi].available = Some(a);
+            let vi = version_of(&mut groups[g], &a.version);
+            groups[g].versions[vi].available.get_or_insert(a);
         }
-        for adv in &inv.advisories {
+        for (ai, adv) in inv.advisories.iter().enumerate() {
             for p in &adv.packages {
                 let g = group_of(&mut groups, &p.name, &p.arch);
-                let vi = version_of(&mut groups, g, &p.version);
+                let vi = version_of(&mut groups[g], &p.version);
                 let advs = &mut groups[g].versions[vi].advisories;
-                if !advs.iter().any(|a| std::ptr::eq(*a, adv)) {
-                    advs.push(adv);
+                if !advs.contains(&ai) {
+                    advs.push(ai);
                 }
             }
         }
         groups.sort_unstable_by(|a, b| (a.name, a.arch).cmp(&(b.name, b.arch)));
 
+        let mut cache = RuleCache {
+            by_advisory: vec![None; inv.advisories.len()],
+            id_by_advisory: vec![None; inv.advisories.len()],
+        };
         let mut candidates = Vec::with_capacity(inv.available.len() + inv.installed.len());
         let mut packages = Vec::with_capacity(groups.len());
+        let mut name_lower = String::new();
         for mut group in groups {
             group
                 .versions
@@ -313,12 +352,14 @@ impl<'b, 'a> Engine<'b, 'a> {
             group
                 .installed
                 .sort_by(|a, b| version::compare(family, &b.version, &a.version));
-            let name_lower = group.name.to_lowercase();
+            name_lower.clear();
+            name_lower.extend(group.name.chars().flat_map(char::to_lowercase));
             let approved = self.approved.relevant_for(&name_lower);
             let rejected = self.rejected.relevant_for(&name_lower);
             let start = candidates.len();
             for v in std::mem::take(&mut group.versions) {
-                candidates.push(self.candidate(&inv.product, &group, v, &approved, &rejected, now));
+                candidates
+                    .push(self.candidate(inv, &group, v, &approved, &rejected, now, &mut cache));
             }
             let range = start..candidates.len();
             if let Some(d) = self.decide(&group, &candidates, range, &rejected) {
@@ -333,18 +374,22 @@ impl<'b, 'a> Engine<'b, 'a> {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn candidate(
         &self,
-        product: &'a str,
+        inv: &'a Inventory,
         group: &Group<'a>,
         v: Version<'a>,
         approved: &Relevant<'_>,
         rejected: &Relevant<'_>,
         now: DateTime<Utc>,
+        cache: &mut RuleCache<'a>,
     ) -> Candidate<'a> {
         let family = self.family;
+        let advisories: Vec<&'a Advisory> =
+            v.advisories.iter().map(|&i| &inv.advisories[i]).collect();
         let security = match family {
-            Family::Rpm => !v.advisories.is_empty(),
+            Family::Rpm => !advisories.is_empty(),
             Family::Deb => v.available.is_some_and(|a| a.security),
         };
         let mut cand = Candidate {
@@ -353,8 +398,8 @@ impl<'b, 'a> Engine<'b, 'a> {
             version: v.version,
             available: v.available,
             installed: v.installed,
-            primary: v.advisories.first().copied(),
-            advisories: v.advisories,
+            primary: advisories.first().copied(),
+            advisories,
             security,
             release_date: None,
             verdict: Verdict::NotApproved { misses: Vec::new() },
@@ -375,31 +420,43 @@ impl<'b, 'a> Engine<'b, 'a> {
                 via_advisory: None,
             });
         if list.is_none() {
-            list = self.id_match(&cand.advisories);
+            list = v.advisories.iter().find_map(|&ai| {
+                let adv = &inv.advisories[ai];
+                let entry = *cache.id_by_advisory[ai].get_or_insert_with(|| self.id_entry(adv));
+                entry.map(|entry| ListMatch {
+                    entry,
+                    via_advisory: Some(adv.id.clone()),
+                })
+            });
         }
 
-        // The rules, once per advisory (a version may be in several); the first advisory that
+        // The rules, once per advisory (a version may be in several; an advisory's outcome is
+        // the same for every package in it, so it is computed once); the first advisory that
         // some rule approves becomes the version's primary one.
         let mut approving_rules = Vec::new();
         let mut misses = Vec::new();
-        let sources: Vec<Option<&'a Advisory>> = if cand.advisories.is_empty() {
-            vec![None]
+        if v.advisories.is_empty() {
+            let date = self.release_date(&cand, None);
+            let attrs = self.attrs(&inv.product, &cand, None);
+            (approving_rules, misses) = self.rules(&attrs, security, date, now);
+            cand.release_date = date;
         } else {
-            cand.advisories.iter().map(|a| Some(*a)).collect()
-        };
-        for adv in sources {
-            let date = self.release_date(&cand, adv);
-            let attrs = self.attrs(product, &cand, adv);
-            let (rules, m) = self.rules(&attrs, security, date, now);
-            if !rules.is_empty() {
-                approving_rules = rules;
-                cand.primary = adv;
-                cand.release_date = date;
-                break;
-            }
-            if misses.is_empty() {
-                misses = m;
-                cand.release_date = date;
+            for (k, &ai) in v.advisories.iter().enumerate() {
+                let adv = cand.advisories[k];
+                let outcome = cache.by_advisory[ai].get_or_insert_with(|| {
+                    let attrs = self.attrs(&inv.product, &cand, Some(adv));
+                    self.rules(&attrs, true, self.release_date(&cand, Some(adv)), now)
+                });
+                if !outcome.0.is_empty() {
+                    approving_rules = outcome.0.clone();
+                    cand.primary = Some(adv);
+                    cand.release_date = adv.release_date();
+                    break;
+                }
+                if k == 0 {
+                    misses = outcome.1.clone();
+                    cand.release_date = adv.release_date();
+                }
             }
         }
 
@@ -432,24 +489,17 @@ impl<'b, 'a> Engine<'b, 'a> {
         cand
     }
 
-    fn id_match(&self, advisories: &[&'a Advisory]) -> Option<ListMatch> {
-        for id in &self.approved_ids {
-            for adv in advisories {
-                let hit = match id.kind {
-                    EntryKind::Advisory => adv.id == id.text,
-                    EntryKind::Cve => adv.cves.iter().any(|c| c == id.text),
-                    EntryKind::Bugzilla => adv.bugzillas.iter().any(|b| b == id.text),
-                    EntryKind::Package => false,
-                };
-                if hit {
-                    return Some(ListMatch {
-                        entry: id.index,
-                        via_advisory: Some(adv.id.clone()),
-                    });
-                }
-            }
-        }
-        None
+    /// The first ApprovedPatches id entry (advisory, CVE or Bugzilla id) naming `adv`.
+    fn id_entry(&self, adv: &Advisory) -> Option<usize> {
+        self.approved_ids
+            .iter()
+            .find(|id| match id.kind {
+                EntryKind::Advisory => adv.id == id.text,
+                EntryKind::Cve => adv.cves.iter().any(|c| c == id.text),
+                EntryKind::Bugzilla => adv.bugzillas.iter().any(|b| b == id.text),
+                EntryKind::Package => false,
+            })
+            .map(|id| id.index)
     }
 
     /// The date a rule's cut-off is measured from: the advisory's updated (else issued) date;
@@ -501,10 +551,7 @@ impl<'b, 'a> Engine<'b, 'a> {
     ) -> (Vec<usize>, Vec<Miss<'a>>) {
         let b = self.baseline;
         if let Some((filter, actual)) = failing_filter(&b.global_filters, attrs) {
-            return (
-                Vec::new(),
-                vec![Miss::GlobalFilter { filter, actual }],
-            );
+            return (Vec::new(), vec![Miss::GlobalFilter { filter, actual }]);
         }
         let mut approving = Vec::new();
         let mut misses = Vec::new();
@@ -591,7 +638,7 @@ impl<'b, 'a> Engine<'b, 'a> {
             candidates: range.clone(),
             rejected_installed: None,
             compliance_level: ComplianceLevel::Unspecified,
-            reason: String::new(),
+            why: Why::NothingApproved,
         };
         let abs = |i: usize| range.start + i;
         let Some(inst) = installed else {
@@ -601,37 +648,25 @@ impl<'b, 'a> Engine<'b, 'a> {
             d.state = PatchState::NotApplicable;
             d.target = Some(abs(i));
             d.compliance_level = cands[i].compliance_level;
-            d.reason = format!(
-                "not installed; {} {} is approved ({})",
-                d.id(),
-                cands[i].version,
-                self.reason(&cands[i])
-            );
+            d.why = Why::NotInstalled;
             return Some(d);
         };
 
         let rejected_entry = rejected.first_match(family, group.name, group.arch, &inst.version);
-        if let (Some(entry), RejectedPatchesAction::Block) =
+        d.rejected_installed = rejected_entry;
+        if let (Some(_), RejectedPatchesAction::Block) =
             (rejected_entry, self.baseline.rejected_patches_action)
         {
             d.state = PatchState::InstalledRejected;
-            d.rejected_installed = Some(entry);
-            d.reason = format!(
-                "installed {} matches RejectedPatches[{entry}] {:?} and RejectedPatchesAction is BLOCK",
-                inst.version, self.baseline.rejected_patches[entry]
-            );
+            d.why = Why::InstalledRejected;
             return Some(d);
         }
-
         let Some(na) = newest_approved else {
-            d.reason = match rejected_entry {
-                Some(entry) => format!(
-                    "installed {} matches RejectedPatches[{entry}] {:?}; RejectedPatchesAction ALLOW_AS_DEPENDENCY keeps it as InstalledOther",
-                    inst.version, self.baseline.rejected_patches[entry]
-                ),
-                None => self.not_approved_summary(cands, &inst.version),
+            d.why = if rejected_entry.is_some() {
+                Why::RejectedAllowed
+            } else {
+                Why::NothingApproved
             };
-            d.rejected_installed = rejected_entry;
             return Some(d);
         };
 
@@ -642,69 +677,103 @@ impl<'b, 'a> Engine<'b, 'a> {
                 d.state = PatchState::Missing;
                 d.target = Some(abs(i));
                 d.compliance_level = cands[i].compliance_level;
-                d.reason = format!(
-                    "installed {} < approved {}: {}",
-                    inst.version,
-                    cands[i].version,
-                    self.reason(&cands[i])
-                );
-                if na < i {
-                    d.reason.push_str(&format!(
-                        "; the newer approved {} is not offered by any enabled repository",
-                        cands[na].version
-                    ));
-                }
+                d.why = Why::Behind {
+                    unavailable_newer: (na < i).then(|| abs(na)),
+                };
             }
             _ => {
                 // The newest approved version that is installed or older than what is installed.
-                let ok = cands[na..]
+                match cands[na..]
                     .iter()
                     .position(|c| c.is_approved() && !newer(c))
-                    .map(|i| na + i);
-                match ok {
+                {
                     Some(i) => {
                         d.state = PatchState::Installed;
-                        d.target = Some(abs(i));
-                        d.compliance_level = cands[i].compliance_level;
-                        d.reason = format!(
-                            "installed {} is at or above the newest approved {} ({})",
-                            inst.version,
-                            cands[i].version,
-                            self.reason(&cands[i])
-                        );
+                        d.target = Some(abs(na + i));
+                        d.compliance_level = cands[na + i].compliance_level;
+                        d.why = Why::UpToDate;
                     }
-                    None => {
-                        d.reason = format!(
-                            "approved {} is not offered by any enabled repository; installed {} is not approved",
-                            cands[na].version, inst.version
-                        );
-                    }
+                    None => d.why = Why::ApprovedUnavailable { newest: abs(na) },
                 }
             }
         }
         Some(d)
     }
+}
 
-    fn not_approved_summary(&self, cands: &[Candidate<'a>], installed: &str) -> String {
-        let newer: Vec<&Candidate> = cands
-            .iter()
-            .filter(|c| version::compare(self.family, c.version, installed) == Ordering::Greater)
-            .collect();
-        match newer.first() {
-            None => {
-                format!("installed {installed}; no newer version offered and no approved version")
-            }
-            Some(c) => format!(
-                "installed {installed}; no version is approved (newest {} : {})",
-                c.version,
-                self.reason(c)
-            ),
+/// Why a name.arch has its state; rendered by [`package_reason`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// Not installed; an approved version is offered.
+    NotInstalled,
+    /// Installed version rejected under BLOCK.
+    InstalledRejected,
+    /// Installed version rejected under ALLOW_AS_DEPENDENCY: kept as InstalledOther.
+    RejectedAllowed,
+    /// No version of it is approved.
+    NothingApproved,
+    /// Installed below the target; maybe an even newer approved version is not offered.
+    Behind { unavailable_newer: Option<usize> },
+    /// Installed at or above the newest approved version.
+    UpToDate,
+    /// The only approved versions are newer but no repository offers them.
+    ApprovedUnavailable { newest: usize },
+}
+
+/// A sentence saying why `d` has its state.
+pub fn package_reason(b: &Baseline, eval: &Evaluation, d: &PackageDecision) -> String {
+    let c = |i: usize| &eval.candidates[i];
+    let inst = d.installed.map(|i| i.version.as_str()).unwrap_or("");
+    let target = d.target.map(c);
+    match (d.why, target) {
+        (Why::NotInstalled, Some(t)) => format!(
+            "not installed; {} {} is approved ({})",
+            d.id(),
+            t.version,
+            describe(b, t)
+        ),
+        (Why::InstalledRejected, _) => {
+            let e = d.rejected_installed.unwrap_or_default();
+            format!(
+                "installed {inst} matches RejectedPatches[{e}] {:?} and RejectedPatchesAction is BLOCK",
+                b.rejected_patches.get(e).map(String::as_str).unwrap_or("")
+            )
         }
-    }
-
-    /// A sentence for a candidate's verdict.
-    fn reason(&self, c: &Candidate<'a>) -> String {
-        describe(self.baseline, c)
+        (Why::RejectedAllowed, _) => {
+            let e = d.rejected_installed.unwrap_or_default();
+            format!(
+                "installed {inst} matches RejectedPatches[{e}] {:?}; RejectedPatchesAction ALLOW_AS_DEPENDENCY keeps it as InstalledOther",
+                b.rejected_patches.get(e).map(String::as_str).unwrap_or("")
+            )
+        }
+        (Why::Behind { unavailable_newer }, Some(t)) => {
+            let mut s = format!("installed {inst} < approved {}: {}", t.version, describe(b, t));
+            if let Some(n) = unavailable_newer {
+                s.push_str(&format!(
+                    "; the newer approved {} is not offered by any enabled repository",
+                    c(n).version
+                ));
+            }
+            s
+        }
+        (Why::UpToDate, Some(t)) => format!(
+            "installed {inst} is at or above the newest approved {} ({})",
+            t.version,
+            describe(b, t)
+        ),
+        (Why::ApprovedUnavailable { newest }, _) => format!(
+            "approved {} is not offered by any enabled repository; installed {inst} is not approved",
+            c(newest).version
+        ),
+        _ => {
+            let newer = eval.candidates[d.candidates.clone()]
+                .iter()
+                .find(|x| version::compare(eval.family, x.version, inst) == Ordering::Greater);
+            match newer {
+                None => format!("installed {inst}; no newer version offered and no approved version"),
+                Some(n) => format!("installed {inst}; no version is approved (newest {}: {})", n.version, describe(b, n)),
+            }
+        }
     }
 }
 
@@ -805,6 +874,9 @@ pub fn describe(b: &Baseline, c: &Candidate) -> String {
                 });
             }
             parts.join("; ")
+        }
+        Verdict::NotApproved { .. } if c.available.is_none() && c.advisories.is_empty() => {
+            "not approved: no enabled repository or advisory offers this version, so nothing is known to approve it by".to_string()
         }
         Verdict::NotApproved { misses } => {
             let parts: Vec<String> = misses.iter().map(|m| describe_miss(b, c, m)).collect();

@@ -135,8 +135,29 @@ fn rpm_inv(
     }
 }
 
+/// An evaluation with the baseline it was made with, so reasons can be rendered.
+struct Ev<'a> {
+    b: Baseline,
+    e: Evaluation<'a>,
+}
+
+impl<'a> std::ops::Deref for Ev<'a> {
+    type Target = Evaluation<'a>;
+    fn deref(&self) -> &Evaluation<'a> {
+        &self.e
+    }
+}
+
+fn evaluate<'a>(b: &Baseline, inv: &'a Inventory, now: DateTime<Utc>) -> Ev<'a> {
+    Ev {
+        b: b.clone(),
+        e: super::evaluate(b, inv, now),
+    }
+}
+
 /// (state, target version, reason) of one name.arch.
-fn state(eval: &Evaluation, id: &str) -> (PatchState, Option<String>, String) {
+fn state(ev: &Ev, id: &str) -> (PatchState, Option<String>, String) {
+    let eval = &ev.e;
     let d = eval
         .packages
         .iter()
@@ -145,7 +166,7 @@ fn state(eval: &Evaluation, id: &str) -> (PatchState, Option<String>, String) {
     (
         d.state,
         d.target.map(|t| eval.candidates[t].version.to_string()),
-        d.reason.clone(),
+        package_reason(&ev.b, eval, d),
     )
 }
 

@@ -3,8 +3,13 @@
 //! Tests that need a tool this machine lacks (dnf, rpmbuild, apt-ftparchive, …) print
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
+mod apt;
+mod aws;
 mod baseline;
+mod cli;
 mod common;
 mod dnf;
+mod packaging;
+mod ssm_document;
 mod version;
 mod yum;

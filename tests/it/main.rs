@@ -4,9 +4,14 @@
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
 mod apt;
+mod aws;
 mod baseline;
 mod cli;
 mod common;
+mod dnf;
+mod packaging;
 mod reboot;
+mod ssm_document;
 mod state;
 mod version;
+mod yum;

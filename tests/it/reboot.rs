@@ -1,7 +1,9 @@
-//! Reboot detection and the reboot action on real dpkg fixture roots, driven through
-//! `reboot::prepare` and `reboot::finish` the way the install command calls them, with a real
-//! `dpkg -i` as the install step. The fixture's linux-image-sim postinst writes
-//! ROOT/run/reboot-required(.pkgs) on upgrade, as Debian's kernel hooks do.
+//! Reboot detection and the reboot action on real fixture roots, driven through
+//! `reboot::prepare` and `reboot::finish` the way the install command calls them, with the real
+//! package manager as the install step: `dpkg -i` on the apt fixtures (whose linux-image-sim
+//! postinst writes ROOT/run/reboot-required(.pkgs) on upgrade, as Debian's kernel hooks do) and
+//! `dnf install NEVRA` on the RPM fixtures (whose kernel 1.2-1 update is in advisory
+//! FXSA-2024:0001 with reboot_suggested).
 //!
 //! Nothing here can reboot anything: every run either passes a reboot command that only records
 //! its invocation into a temporary file, or runs "under the SSM agent", where the reboot is the
@@ -25,13 +27,19 @@ use serde_json::Value;
 use crate::apt::Case;
 use crate::common::{patch, patchbaseline, read_json, run, show};
 
+/// The fixture root of one test and its package manager.
+enum Pm {
+    Deb(Case),
+    Rpm(&'static crate::dnf::Fixture, crate::dnf::TestRoot),
+}
+
 /// One fixture root, its simulated boot id and the reboot recorder's log.
 struct Sim {
-    case: Case,
+    pm: Pm,
+    family: Family,
     boot: PathBuf,
     log: PathBuf,
 }
-
 /// How a run is asked to behave.
 #[derive(Clone, Copy)]
 struct Opts<'a> {
@@ -62,17 +70,41 @@ fn ssm(command_id: &str) -> Opts<'_> {
 }
 
 impl Sim {
+    /// An apt fixture root (v1 installed).
     fn new(test: &str) -> Option<Sim> {
-        let case = Case::new(test)?;
-        let boot = case.tmp.path().join("boot_id");
-        let log = case.tmp.path().join("reboots.log");
-        let sim = Sim { case, boot, log };
+        Some(Sim::with(Pm::Deb(Case::new(test)?), Family::Deb))
+    }
+
+    /// An RPM fixture root (Amazon Linux 2023, v1 installed, dnf metadata cached).
+    fn rpm(test: &str) -> Option<Sim> {
+        let fix = crate::dnf::fixture(test)?;
+        Some(Sim::with(Pm::Rpm(fix, fix.root()), Family::Rpm))
+    }
+
+    fn with(pm: Pm, family: Family) -> Sim {
+        let tmp = match &pm {
+            Pm::Deb(case) => case.tmp.path().to_path_buf(),
+            Pm::Rpm(_, r) => r.tmp.path().to_path_buf(),
+        };
+        let sim = Sim {
+            pm,
+            family,
+            boot: tmp.join("boot_id"),
+            log: tmp.join("reboots.log"),
+        };
         sim.set_boot("boot-1");
-        Some(sim)
+        sim
     }
 
     fn root(&self) -> &Path {
-        &self.case.root
+        match &self.pm {
+            Pm::Deb(case) => &case.root,
+            Pm::Rpm(_, r) => &r.root,
+        }
+    }
+
+    fn tmp(&self) -> &Path {
+        self.boot.parent().unwrap()
     }
 
     /// Simulate a reboot (or say which boot this is).
@@ -99,7 +131,7 @@ impl Sim {
     }
 
     fn report_path(&self) -> PathBuf {
-        self.case.tmp.path().join("install.json")
+        self.tmp().join("install.json")
     }
 
     fn gather(&self) -> patchbaseline::app::Evaluated {
@@ -116,29 +148,38 @@ impl Sim {
         .unwrap()
     }
 
-    fn dpkg_install(&self, debs: &[&str]) {
-        if debs.is_empty() {
+    /// The install step: `dpkg -i` of fixture .debs, or `dnf install` of NEVRAs.
+    fn install_packages(&self, packages: &[&str]) {
+        if packages.is_empty() {
             return;
         }
-        let out = patchbaseline::exec::Cmd::new("dpkg")
-            .arg(format!("--root={}", self.root().display()))
-            .arg("--force-script-chrootless")
-            .arg("-i")
-            .args(debs.iter().map(|d| self.case.fix.dir.join("debs").join(d)))
-            .own_process_group()
-            .output()
-            .unwrap();
+        let root = self.root().display().to_string();
+        let cmd = match &self.pm {
+            Pm::Deb(case) => patchbaseline::exec::Cmd::new("dpkg")
+                .arg(format!("--root={root}"))
+                .args(["--force-script-chrootless", "-i"])
+                .args(packages.iter().map(|d| case.fix.dir.join("debs").join(d))),
+            Pm::Rpm(fix, _) => patchbaseline::exec::Cmd::new("dnf")
+                .env("HOME", &fix.home)
+                .args(["-y", "-q", "-C", "--disableplugin=*", "--releasever=2023"])
+                .arg(format!("--config={root}/etc/dnf/dnf.conf"))
+                .arg(format!("--setopt=reposdir={root}/etc/yum.repos.d"))
+                .arg(format!("--installroot={root}"))
+                .arg("install")
+                .args(packages),
+        };
+        let out = cmd.own_process_group().output().unwrap();
         assert_eq!(out.code(), Some(0), "{}", out.stderr_str());
     }
 
-    /// One install run as the install command does it: prepare; install `debs` with dpkg
-    /// (unless this is the re-run after a reboot); finish; write the report; perform. The exit
-    /// code and the report written.
-    fn install(&self, debs: &[&str], o: Opts) -> Result<(i32, Option<Report>)> {
+    /// One install run as the install command does it: prepare; install `packages` (unless this
+    /// is the re-run after a reboot); finish; write the report; perform. The exit code and the
+    /// report written.
+    fn install(&self, packages: &[&str], o: Opts) -> Result<(i32, Option<Report>)> {
         let recorder = self.recorder();
         let flow = Flow {
             root: self.root(),
-            family: Family::Deb,
+            family: self.family,
             boot_id_file: Some(&self.boot),
             lock_timeout: std::time::Duration::from_secs(30),
             dpkg_repair: DpkgRepair::Refuse,
@@ -157,10 +198,10 @@ impl Sim {
             }
             Prepared::Install(session) => {
                 let before = self.gather();
-                self.dpkg_install(debs);
+                self.install_packages(packages);
                 let after = self.gather();
                 let changed = reboot::changes(
-                    Family::Deb,
+                    self.family,
                     &before.inventory.installed,
                     &after.inventory.installed,
                 );
@@ -191,7 +232,7 @@ impl Sim {
 
     /// `patchbaseline scan` of the root in the current boot.
     fn scan(&self) -> Value {
-        let report = self.case.tmp.path().join("scan.json");
+        let report = self.tmp().join("scan.json");
         let out = run(patchbaseline()
             .args(["scan", "--no-refresh", "--root"])
             .arg(self.root())
@@ -203,12 +244,29 @@ impl Sim {
         read_json(&report)
     }
 
+    /// The installed version(s) of a package, from the package database itself.
     fn installed_version(&self, package: &str) -> String {
-        let out = run(std::process::Command::new("dpkg-query")
-            .arg(format!("--admindir={}/var/lib/dpkg", self.root().display()))
-            .args(["-W", "-f", "${Version}", package]));
+        let mut cmd = match &self.pm {
+            Pm::Deb(_) => {
+                let mut c = std::process::Command::new("dpkg-query");
+                c.arg(format!("--admindir={}/var/lib/dpkg", self.root().display()))
+                    .args(["-W", "-f", "${Version}", package]);
+                c
+            }
+            Pm::Rpm(fix, _) => {
+                let mut c = std::process::Command::new("rpm");
+                c.env("HOME", &fix.home)
+                    .arg("--root")
+                    .arg(self.root())
+                    .args(["--dbpath", "/var/lib/rpm", "-q", "--qf"])
+                    .arg("%{VERSION}-%{RELEASE} ")
+                    .arg(package);
+                c
+            }
+        };
+        let out = run(&mut cmd);
         assert!(out.status.success(), "{}", show(&out));
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 }
 
@@ -446,4 +504,73 @@ fn a_reboot_command_wins_over_the_ssm_agent() {
     assert_eq!(code, 0, "no exit 194 when a command was given");
     assert_eq!(report.unwrap().reboot.action, "command");
     assert_eq!(sim.invocations().len(), 1);
+}
+
+#[test]
+fn rpm_kernel_in_a_reboot_suggested_advisory_runs_the_reboot_command() {
+    let Some(sim) = Sim::rpm("rpm_kernel_in_a_reboot_suggested_advisory_runs_the_reboot_command")
+    else {
+        return;
+    };
+    let (code, report) = sim.install(&["kernel-1.2-1.noarch"], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(
+        sim.installed_version("kernel"),
+        "1.0-1 1.1-1 1.2-1",
+        "installonly: the new kernel next to the old ones"
+    );
+    assert!(report.reboot.required);
+    assert_eq!(
+        report.reboot.reasons,
+        [
+            "kernel.noarch 1.2-1 was installed and advisory FXSA-2024:0001 suggests a reboot (for 1.2-1)",
+            "kernel.noarch 1.2-1 was installed: a new kernel runs only after a reboot",
+        ]
+    );
+    assert_eq!(report.reboot.action, "command");
+    let calls = sim.invocations();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(calls[0].contains("FXSA-2024:0001"), "{calls:?}");
+    assert_eq!(state_of(&report, "kernel.noarch"), "InstalledPendingReboot");
+    assert_eq!(sim.state().pending[0].version, "1.2-1");
+}
+
+#[test]
+fn rpm_update_that_needs_no_reboot_does_not_run_the_reboot_command() {
+    let Some(sim) = Sim::rpm("rpm_update_that_needs_no_reboot_does_not_run_the_reboot_command")
+    else {
+        return;
+    };
+    let (code, report) = sim
+        .install(&["openssl-sim-1.1-1.noarch"], IF_NEEDED)
+        .unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert_eq!(sim.installed_version("openssl-sim"), "1.1-1");
+    assert!(!report.reboot.required, "{:?}", report.reboot);
+    assert!(sim.invocations().is_empty());
+}
+
+#[test]
+fn run_operation_scan_reports_pending_reboots_too() {
+    let Some(sim) = Sim::new("run_operation_scan_reports_pending_reboots_too") else {
+        return;
+    };
+    sim.install(&[KERNEL], NO_REBOOT).unwrap();
+    let report = sim.tmp().join("run.json");
+    let out = run(patchbaseline()
+        .args(["run", "--operation", "Scan", "--no-refresh", "--root"])
+        .arg(sim.root())
+        .arg("--boot-id-file")
+        .arg(&sim.boot)
+        .arg("--report")
+        .arg(&report));
+    assert!(out.status.success(), "{}", show(&out));
+    let report = read_json(&report);
+    assert_eq!(
+        patch(&report, "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+    assert_eq!(report["reboot"]["action"], "not-permitted");
 }

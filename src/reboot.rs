@@ -913,6 +913,9 @@ pub fn finish(
         done.exit_code,
         now,
     );
+    if !flow.reboot_if_needed && !done.after_reboot {
+        session.state.last_no_reboot_install = Some(now);
+    }
     let mut exit_code = done.exit_code;
     if let Some(sig) = interrupted {
         report.interrupted = true;

@@ -148,6 +148,10 @@ pub struct State {
     pub pending: Vec<PendingPackage>,
     #[serde(default)]
     pub reboot_request: Option<RebootRequest>,
+    /// When the last Install with NoReboot finished: AWS:PatchSummary's
+    /// LastNoRebootInstallOperationTime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_no_reboot_install: Option<DateTime<Utc>>,
 }
 
 impl Default for State {
@@ -157,6 +161,7 @@ impl Default for State {
             updated_at: DateTime::<Utc>::UNIX_EPOCH,
             pending: Vec::new(),
             reboot_request: None,
+            last_no_reboot_install: None,
         }
     }
 }
@@ -240,6 +245,9 @@ impl State {
             }
             future(&format!("{at}.installed_at"), p.installed_at)?;
         }
+        if let Some(t) = self.last_no_reboot_install {
+            future("last_no_reboot_install", t)?;
+        }
         if let Some(r) = &self.reboot_request {
             if r.boot_id.trim().is_empty() {
                 return Err("reboot_request.boot_id is empty".into());
@@ -249,8 +257,8 @@ impl State {
         Ok(())
     }
 
-    /// Write the state atomically (readable by everyone: a scan by an unprivileged user shows
-    /// pending reboots too).
+    /// Write the state atomically (mode 0644, as every file [`write_atomic`] writes: a scan by
+    /// an unprivileged user shows pending reboots too).
     pub fn save(&mut self, dir: &StateDir, now: DateTime<Utc>) -> Result<()> {
         self.schema_version = SCHEMA_VERSION;
         self.updated_at = now;
@@ -258,10 +266,7 @@ impl State {
         let mut text = serde_json::to_string_pretty(self).expect("the state serialises");
         text.push('\n');
         write_atomic(&file, text.as_bytes())
-            .map_err(|e| Error::failed(format!("cannot write the pending-reboot state: {e}")))?;
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644));
-        Ok(())
+            .map_err(|e| Error::failed(format!("cannot write the pending-reboot state: {e}")))
     }
 
     /// Forget what no longer waits for a reboot: packages recorded in another boot (scope host),

@@ -385,6 +385,10 @@ fn no_reboot_records_pending_and_a_later_reboot_if_needed_acts_on_it() {
     assert_eq!(state.pending.len(), 1);
     assert_eq!(state.pending[0].scope, Scope::Image, "recorded in an image");
     assert_eq!(state.reboot_request, None);
+    assert!(
+        state.last_no_reboot_install.is_some(),
+        "AWS's LastNoRebootInstallOperationTime"
+    );
 
     let scan = sim.scan();
     assert_eq!(

@@ -8,9 +8,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::backend::{self, ScanOptions};
 use crate::baseline::{self, Baseline, BaselineDocument, OperatingSystem};
-use crate::cli::{BaselineCommand, Cli, Command, ScanArgs};
+use crate::cli::{BaselineCommand, Cli, Command, InstallArgs, RebootOption, ScanArgs};
 use crate::error::{exit, Error, Result};
 use crate::fsutil::write_atomic;
+use crate::install::{self as installing, InstallOverrideList};
 use crate::model::Inventory;
 use crate::report::{console_summary, Context, Operation, Report};
 use crate::rules::{self, describe};
@@ -20,6 +21,7 @@ use crate::system::{self, System};
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan(args) => scan(&args),
+        Command::Install(args) => install(&args),
         Command::Explain { name, scan } => explain(&name, &scan),
         Command::Baseline(BaselineCommand::Default { os }) => baseline_default(&os),
         Command::Baseline(BaselineCommand::Validate { file, os }) => {
@@ -86,6 +88,9 @@ pub struct Evaluated {
     pub system: Option<System>,
     pub operating_system: OperatingSystem,
     pub root: PathBuf,
+    /// The baseline `Sources` used instead of the configured repositories (those whose
+    /// Products match this system); empty for what-if inventories.
+    pub sources: Vec<crate::baseline::PatchSource>,
     pub now: DateTime<Utc>,
     pub started_at: DateTime<Utc>,
 }
@@ -153,15 +158,18 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
         ),
     };
 
+    let sources: Vec<_> = match &system {
+        Some(sys) => baseline
+            .sources
+            .iter()
+            .filter(|s| s.products.iter().any(|p| p == "*" || p == &sys.product))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let inventory = match (what_if, &system) {
         (Some(inv), _) => inv,
         (None, Some(sys)) => {
-            let sources: Vec<_> = baseline
-                .sources
-                .iter()
-                .filter(|s| s.products.iter().any(|p| p == "*" || p == &sys.product))
-                .cloned()
-                .collect();
             if !sources.is_empty() {
                 tracing::info!(
                     sources = ?sources.iter().map(|s| &s.name).collect::<Vec<_>>(),
@@ -195,6 +203,7 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
         system,
         operating_system,
         root,
+        sources,
         now,
         started_at,
     })
@@ -244,10 +253,90 @@ pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Re
 
 fn scan(args: &ScanArgs) -> Result<i32> {
     let ev = gather(args)?;
-    let report = report_of(&ev, Operation::Scan);
+    let mut report = report_of(&ev, Operation::Scan);
+    // install (wip/install): under BLOCK, say which Missing updates would bring in a rejected
+    // package (dry runs only).
+    installing::annotate_blocked(&ev, &mut report)?;
     publish(&report, args.report.as_deref(), args.console_limit)?;
     Ok(exit::SUCCESS)
 }
+
+// --- install (wip/install) ---
+
+/// `patchbaseline install`: validate every input, gather as scan does, install, report.
+fn install(args: &InstallArgs) -> Result<i32> {
+    if args.scan.inventory.is_some() {
+        return Err(Error::invalid(
+            "install needs a system to change: --inventory is for what-if scans",
+        )
+        .with_hint("use --root DIR for an image, or no option for this host"));
+    }
+    let override_list = match &args.install_override_list {
+        Some(path) => {
+            let text = read_input(path, "install override list")?;
+            Some(InstallOverrideList::parse(&label(path), &text)?)
+        }
+        None => None,
+    };
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err(Error::invalid(
+            "install changes packages and must run as root (nothing was changed)",
+        )
+        .with_hint("run it with sudo, or use `patchbaseline scan` to see what it would do"));
+    }
+    let ev = gather(&args.scan)?;
+    // TODO(wip/reboot): before installing — take the single-instance run lock (--lock-timeout),
+    // wait for package-manager locks naming their holder, refuse or repair an interrupted dpkg
+    // (--dpkg-repair), and install the SIGTERM/SIGINT handling that lets a transaction finish.
+    let outcome = installing::run(
+        &ev,
+        &installing::Options {
+            reboot_option: args.reboot_option.as_str(),
+            reboot_command: args.reboot_command.as_deref(),
+            override_list: override_list.as_ref(),
+        },
+    )?;
+    let mut report = outcome.report;
+    after_install_before_report(&ev, &outcome.after, &mut report, args);
+    publish(
+        &report,
+        args.scan.report.as_deref(),
+        args.scan.console_limit,
+    )?;
+    let code = if outcome.fatal.is_some() {
+        exit::OPERATION_FAILED
+    } else if report.summary.failed_count > 0 {
+        exit::PACKAGES_FAILED
+    } else {
+        exit::SUCCESS
+    };
+    Ok(after_install_report_written(&report, args, code))
+}
+
+/// Seam for the reboot work (TODO(wip/reboot)): after the install and before the report is
+/// written — detect whether a reboot is needed and why (`report.install.changed` is what this
+/// run changed; advisories' reboot_suggested; ROOT/run/reboot-required(.pkgs);
+/// needs-restarting), record the pending state for NoReboot (state directory), mark
+/// InstalledPendingReboot, fill `report.reboot`.
+fn after_install_before_report(
+    _before: &Evaluated,
+    _after: &Evaluated,
+    _report: &mut Report,
+    _args: &InstallArgs,
+) {
+    debug_assert!(matches!(
+        _args.reboot_option,
+        RebootOption::RebootIfNeeded | RebootOption::NoReboot
+    ));
+}
+
+/// Seam for the reboot work (TODO(wip/reboot)): the report is complete on disk — act on
+/// `args.reboot_option` / `args.reboot_command` (run the command, exit 194 under the SSM agent,
+/// systemctl reboot; never under --root). Returns the exit code.
+fn after_install_report_written(_report: &Report, _args: &InstallArgs, code: i32) -> i32 {
+    code
+}
+// --- end install ---
 
 fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
     let ev = gather(args)?;

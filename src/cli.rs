@@ -55,6 +55,21 @@ Examples:
   patchbaseline scan --inventory what-if.json --baseline baseline.json --at 2026-12-24")]
     Scan(ScanArgs),
 
+    // --- install (wip/install) ---
+    /// Decide as scan does, then install every Missing package at exactly its target version
+    /// (one transaction; split on failure), and report the outcome (operation Install).
+    #[command(after_help = "\
+Only packages that are installed are upgraded; new packages come in only as dependencies. A
+package that cannot be installed is Failed with the package manager's reason while the others
+install. The flow, the override-list format and the exit codes: docs/install.md.
+
+Examples:
+  patchbaseline install --report /var/log/patchbaseline/install.json
+  patchbaseline install --baseline baseline.json --reboot-option NoReboot
+  patchbaseline install --install-override-list patches.yaml
+  patchbaseline install --root /mnt/image --reboot-command /usr/local/bin/record-reboot")]
+    Install(InstallArgs),
+    // --- end install ---
     /// Show every version of a package that was considered and why each was or was not approved.
     #[command(after_help = "\
 Examples:
@@ -128,3 +143,47 @@ pub struct ScanArgs {
     #[arg(long, value_name = "N", default_value_t = 2500)]
     pub console_limit: usize,
 }
+
+// --- install (wip/install) ---
+
+/// Options of `install`: everything scan takes, plus what AWS-RunPatchBaseline's Install takes.
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Reboot when the install needs one (RebootIfNeeded), or never (NoReboot: the pending
+    /// reboot is recorded and later scans report InstalledPendingReboot).
+    #[arg(long, value_enum, value_name = "OPTION", ignore_case = true, default_value_t = RebootOption::RebootIfNeeded)]
+    pub reboot_option: RebootOption,
+
+    /// Install exactly the patches this YAML file lists (AWS InstallOverrideList format: a
+    /// `patches:` list of `id: name.arch` with optional `title: name.arch:version`) instead of
+    /// the baseline's decision; compliance in the report still reflects the baseline.
+    #[arg(long, value_name = "FILE")]
+    pub install_override_list: Option<PathBuf>,
+
+    /// Run CMD instead of rebooting the machine when a reboot is needed (for schedulers and
+    /// tests).
+    #[arg(long, value_name = "CMD")]
+    pub reboot_command: Option<String>,
+}
+
+/// AWS RebootOption, spelled as AWS does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RebootOption {
+    #[value(name = "RebootIfNeeded")]
+    RebootIfNeeded,
+    #[value(name = "NoReboot")]
+    NoReboot,
+}
+
+impl RebootOption {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RebootOption::RebootIfNeeded => "RebootIfNeeded",
+            RebootOption::NoReboot => "NoReboot",
+        }
+    }
+}
+// --- end install ---

@@ -3,6 +3,7 @@
 
 pub mod apt;
 pub mod dnf;
+pub mod install;
 pub mod yum;
 
 use std::path::Path;

@@ -6,4 +6,5 @@
 mod apt;
 mod baseline;
 mod common;
+mod install_apt;
 mod version;

@@ -147,34 +147,47 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
 /// Scan under RejectedPatchesAction BLOCK: say in each Missing package's reason when installing
 /// it would bring in a rejected package (it stays Missing; install will leave it out and report
 /// it Failed). Runs only dry runs of the package manager.
-pub fn annotate_blocked(ev: &Evaluated, report: &mut Report) -> Result<()> {
+pub fn annotate_blocked(ev: &Evaluated, report: &mut Report) {
     let Some(system) = &ev.system else {
-        return Ok(());
+        return;
     };
     if ev.baseline.rejected_patches_action != RejectedPatchesAction::Block
         || ev.baseline.rejected_patches.is_empty()
     {
-        return Ok(());
+        return;
     }
     let planned = plan(ev, None);
     if planned.is_empty() {
-        return Ok(());
+        return;
     }
-    let installer = Installer::new(system, &ev.root, &ev.sources)?;
-    let mut run = Run::new(&installer, ev.inventory.family, &ev.baseline);
-    let mut stack = vec![planned.into_iter().map(|p| p.target).collect::<Vec<_>>()];
-    while let Some(batch) = stack.pop() {
-        if let BlockCheck::Split([left, right]) = run.check_block(&batch)? {
-            stack.push(right);
-            stack.push(left);
+    // The dry runs only add to the reasons: when they cannot run, the scan still reports.
+    let checked = Installer::new(system, &ev.root, &ev.sources).and_then(|installer| {
+        let mut run = Run::new(&installer, ev.inventory.family, &ev.baseline);
+        let mut stack = vec![planned.into_iter().map(|p| p.target).collect::<Vec<_>>()];
+        while let Some(batch) = stack.pop() {
+            if let BlockCheck::Split([left, right]) = run.check_block(&batch)? {
+                stack.push(right);
+                stack.push(left);
+            }
         }
-    }
+        Ok(run.failed)
+    });
+    let blocked = match checked {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!(
+                "could not check which updates would bring in a rejected package (BLOCK): {e}"
+            );
+            tracing::warn!("{msg}");
+            report.errors.push(msg);
+            return;
+        }
+    };
     for p in &mut report.patches {
-        if let Some(why) = run.failed.get(&p.id) {
+        if let Some(why) = blocked.get(&p.id) {
             p.reason = format!("{why}; {}", p.reason);
         }
     }
-    Ok(())
 }
 
 fn system_of(ev: &Evaluated) -> Result<&System> {

@@ -377,12 +377,24 @@ fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
                 rules::Verdict::Rejected { .. } => "REJECTED",
                 rules::Verdict::NotApproved { .. } => "not approved",
             };
+            let why = describe(&ev.baseline, c);
+            let why = why
+                .strip_prefix("not approved: ")
+                .or_else(|| why.strip_prefix("approved by "))
+                .map(|w| {
+                    if c.is_approved() {
+                        format!("by {w}")
+                    } else {
+                        w.to_string()
+                    }
+                })
+                .unwrap_or(why);
             out.push_str(&format!(
                 "    {:<28} {:<12} [{}] {}\n",
                 fmt(c.version),
                 verdict,
                 flags.join(","),
-                describe(&ev.baseline, c)
+                why
             ));
         }
     }

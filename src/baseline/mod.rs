@@ -23,8 +23,11 @@ use serde::{Deserialize, Serialize};
 pub enum OperatingSystem {
     Windows,
     AmazonLinux,
+    #[serde(rename = "AMAZON_LINUX_2")]
     AmazonLinux2,
+    #[serde(rename = "AMAZON_LINUX_2022")]
     AmazonLinux2022,
+    #[serde(rename = "AMAZON_LINUX_2023")]
     AmazonLinux2023,
     Ubuntu,
     RedhatEnterpriseLinux,
@@ -373,3 +376,17 @@ pub struct Baseline {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod serde_spelling {
+    use super::OperatingSystem;
+
+    #[test]
+    fn serde_uses_the_aws_spelling_for_every_system() {
+        for os in OperatingSystem::ALL {
+            let json = serde_json::to_string(&os).unwrap();
+            assert_eq!(json, format!("\"{}\"", os.as_str()));
+            assert_eq!(serde_json::from_str::<OperatingSystem>(&json).unwrap(), os);
+        }
+    }
+}

@@ -875,6 +875,9 @@ pub fn describe(b: &Baseline, c: &Candidate) -> String {
             }
             parts.join("; ")
         }
+        Verdict::NotApproved { .. } if c.available.is_none() && c.advisories.is_empty() => {
+            "not approved: no enabled repository or advisory offers this version, so nothing is known to approve it by".to_string()
+        }
         Verdict::NotApproved { misses } => {
             let parts: Vec<String> = misses.iter().map(|m| describe_miss(b, c, m)).collect();
             format!("not approved: {}", parts.join("; "))

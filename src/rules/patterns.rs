@@ -71,6 +71,8 @@ struct Pattern {
     index: usize,
     /// Lower-cased literal text before the first wildcard.
     prefix: String,
+    /// Lower-cased literal text after the last wildcard (empty when it ends with one).
+    suffix: String,
     /// The whole entry lower-cased when it has no wildcard; matched by equality.
     literal: Option<String>,
     /// The glob compiled to an anchored, case-insensitive regex when it has wildcards.
@@ -85,16 +87,39 @@ impl Pattern {
             None => Pattern {
                 index,
                 prefix: lower.clone(),
+                suffix: lower.clone(),
                 literal: Some(lower),
                 glob: None,
             },
             Some(at) => Pattern {
                 index,
                 prefix: lower[..at].to_string(),
+                suffix: lower
+                    .rfind(['*', '?', ']'])
+                    .map(|end| lower[end + 1..].to_string())
+                    .unwrap_or_default(),
                 literal: None,
                 glob: Some(glob_to_regex(&lower)),
             },
         }
+    }
+
+    /// Could this pattern match some form, judging by how forms end? Every form ends with the
+    /// name, the arch, the version or the release, so the literal after the last wildcard must
+    /// end one of those (or contain one of them as its own ending, when it spans components).
+    fn may_end(&self, ends: &[&str]) -> bool {
+        let t = self.suffix.as_str();
+        t.is_empty()
+            || ends.iter().any(|c| {
+                let c_ends_with_t = c.len() >= t.len()
+                    && c.is_char_boundary(c.len() - t.len())
+                    && c[c.len() - t.len()..].eq_ignore_ascii_case(t);
+                let t_ends_with_c = !c.is_empty()
+                    && t.len() > c.len()
+                    && t.is_char_boundary(t.len() - c.len())
+                    && t[t.len() - c.len()..].eq_ignore_ascii_case(c);
+                c_ends_with_t || t_ends_with_c
+            })
     }
 
     /// Could this pattern match some form that starts with `start`? (Both lower-cased.)
@@ -294,8 +319,18 @@ impl Relevant<'_> {
         for &pi in &self.name_led {
             test(pi, &mut forms);
         }
-        for &pi in &self.digit_led {
-            test(pi, &mut forms);
+        // Digit- or wildcard-led patterns may match any form: rule most out by their ending.
+        if !self.digit_led.is_empty() {
+            let evr = Evr::parse(version);
+            let ends: [&str; 4] = match family {
+                Family::Rpm => [name, arch, evr.version, evr.release],
+                Family::Deb => [name, arch, version, version],
+            };
+            for &pi in &self.digit_led {
+                if self.set.patterns[pi].may_end(&ends) {
+                    test(pi, &mut forms);
+                }
+            }
         }
         // Letter-led patterns that do not fit the name can only match a version form when the
         // version starts with that letter, or (Debian) the `arch:version` form.
@@ -423,6 +458,25 @@ mod tests {
         assert!(m("*-6.1-1.x86_64", RPM, "kernel", "x86_64", "6.1-1"));
         // An unclosed bracket is literal.
         assert!(!m("kernel[", RPM, "kernel", "x86_64", "6.1-1"));
+    }
+
+    #[test]
+    fn leading_wildcards_match_by_any_ending() {
+        assert!(m("*-devel", RPM, "openssl-devel", "x86_64", "3.0-1"));
+        assert!(!m("*-devel", RPM, "openssl", "x86_64", "3.0-1"));
+        assert!(m("*.x86_64", RPM, "openssl", "x86_64", "3.0-1"));
+        assert!(m(
+            "*-1.amzn2023.x86_64",
+            RPM,
+            "openssl",
+            "x86_64",
+            "3.0-1.amzn2023"
+        ));
+        assert!(m("*:3.0-1", RPM, "openssl", "x86_64", "1:3.0-1"));
+        assert!(m("*3.0", RPM, "openssl", "x86_64", "3.0-1"));
+        assert!(m("*debug*", RPM, "gdb-debuginfo", "x86_64", "13-1"));
+        assert!(m("*:3.0-1*", Family::Deb, "openssl", "amd64", "3.0-1"));
+        assert!(m("*.AMD64", Family::Deb, "openssl", "amd64", "3.0-1"));
     }
 
     #[test]

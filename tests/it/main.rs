@@ -5,6 +5,7 @@
 
 mod apt;
 mod baseline;
+mod cli;
 mod common;
 mod install_apt;
 mod version;

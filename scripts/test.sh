@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(dnf rpm createrepo-c dnf-plugins-core apt-utils unattended-upgrades dpkg-dev)
+PACKAGES=(dnf rpm createrepo-c dnf-plugins-core apt-utils unattended-upgrades dpkg-dev curl zip unzip binutils time)
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()
@@ -31,5 +31,12 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --all-targets --quiet -- -D warnings
+# The packaging tests build the portable binary, .deb, .rpm and Distributor package with
+# packaging/build-dist.sh (zig and cargo-zigbuild from PyPI; about 2 minutes) and install them into
+# throwaway roots. Outside CI they run only when asked.
+if [[ -n "${CI:-}" ]]; then
+  export PATCHBASELINE_DIST_TESTS=1
+fi
+
 echo "== cargo test"
 cargo test -- --test-threads="${TEST_THREADS:-4}"

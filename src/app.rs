@@ -8,11 +8,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::backend::{self, ScanOptions};
 use crate::baseline::{self, Baseline, BaselineDocument, OperatingSystem};
-use crate::cli::{BaselineCommand, Cli, Command, InstallArgs, RebootOption, ScanArgs};
+use crate::cli::{
+    BaselineCommand, Cli, Command, FleetArgs, GenerateCommand, InstallArgs, RunArgs, ScanArgs,
+};
 use crate::error::{exit, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::install::{self as installing, InstallOverrideList};
-use crate::model::Inventory;
+use crate::model::{Inventory, PatchState};
+use crate::report::aws::{self, RebootOption};
 use crate::report::{console_summary, Context, Operation, Report};
 use crate::rules::{self, describe};
 use crate::system::{self, System};
@@ -20,13 +23,15 @@ use crate::system::{self, System};
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        Command::Scan(args) => scan(&args),
+        Command::Scan { scan: args, fleet } => scan(&args, &fleet),
         Command::Install(args) => install(&args),
         Command::Explain { name, scan } => explain(&name, &scan),
         Command::Baseline(BaselineCommand::Default { os }) => baseline_default(&os),
         Command::Baseline(BaselineCommand::Validate { file, os }) => {
             baseline_validate(&file, os.as_deref())
         }
+        Command::Run(args) => run_operation(&args),
+        Command::Generate(what) => generate(&what),
     }
 }
 
@@ -251,58 +256,79 @@ pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Re
     Ok(())
 }
 
-fn scan(args: &ScanArgs) -> Result<i32> {
+fn scan(args: &ScanArgs, fleet: &FleetArgs) -> Result<i32> {
+    let plan = fleet_prepare(fleet, &RunParams::default())?;
     let ev = gather(args)?;
     let mut report = report_of(&ev, Operation::Scan);
     // install (wip/install): under BLOCK, say which Missing updates would bring in a rejected
     // package (dry runs only).
     installing::annotate_blocked(&ev, &mut report);
     publish(&report, args.report.as_deref(), args.console_limit)?;
-    Ok(exit::SUCCESS)
+    fleet_finish(&report, &plan, exit::SUCCESS)
 }
 
 // --- install (wip/install) ---
 
 /// `patchbaseline install`: validate every input, gather as scan does, install, report.
 fn install(args: &InstallArgs) -> Result<i32> {
-    if args.scan.inventory.is_some() {
+    install_flow(&InstallRequest {
+        scan: &args.scan,
+        fleet: &args.fleet,
+        params: RunParams {
+            reboot_option: args.reboot_option,
+            snapshot_id: None,
+            install_override_list: args.install_override_list.as_ref().map(|p| label(p)),
+        },
+        override_list: args.install_override_list.as_deref(),
+        reboot_command: args.reboot_command.as_deref(),
+    })
+}
+
+/// One install run, from `install` or `run --operation Install`.
+struct InstallRequest<'a> {
+    scan: &'a ScanArgs,
+    fleet: &'a FleetArgs,
+    params: RunParams,
+    override_list: Option<&'a Path>,
+    reboot_command: Option<&'a str>,
+}
+
+fn install_flow(req: &InstallRequest) -> Result<i32> {
+    if req.scan.inventory.is_some() {
         return Err(Error::invalid(
             "install needs a system to change: --inventory is for what-if scans",
         )
         .with_hint("use --root DIR for an image, or no option for this host"));
     }
-    let override_list = match &args.install_override_list {
+    let override_list = match req.override_list {
         Some(path) => {
             let text = read_input(path, "install override list")?;
             Some(InstallOverrideList::parse(&label(path), &text)?)
         }
         None => None,
     };
+    let plan = fleet_prepare(req.fleet, &req.params)?;
     if !nix::unistd::Uid::effective().is_root() {
         return Err(Error::invalid(
             "install changes packages and must run as root (nothing was changed)",
         )
         .with_hint("run it with sudo, or use `patchbaseline scan` to see what it would do"));
     }
-    let ev = gather(&args.scan)?;
+    let ev = gather(req.scan)?;
     // TODO(wip/reboot): before installing — take the single-instance run lock (--lock-timeout),
     // wait for package-manager locks naming their holder, refuse or repair an interrupted dpkg
     // (--dpkg-repair), and install the SIGTERM/SIGINT handling that lets a transaction finish.
     let outcome = installing::run(
         &ev,
         &installing::Options {
-            reboot_option: args.reboot_option.as_str(),
-            reboot_command: args.reboot_command.as_deref(),
+            reboot_option: req.params.reboot_option.as_str(),
+            reboot_command: req.reboot_command,
             override_list: override_list.as_ref(),
         },
     )?;
     let mut report = outcome.report;
-    after_install_before_report(&ev, &outcome.after, &mut report, args);
-    publish(
-        &report,
-        args.scan.report.as_deref(),
-        args.scan.console_limit,
-    )?;
+    after_install_before_report(&ev, &outcome.after, &mut report, req);
+    publish(&report, req.scan.report.as_deref(), req.scan.console_limit)?;
     let code = if outcome.fatal.is_some() {
         exit::OPERATION_FAILED
     } else if report.summary.failed_count > 0 {
@@ -310,7 +336,8 @@ fn install(args: &InstallArgs) -> Result<i32> {
     } else {
         exit::SUCCESS
     };
-    Ok(after_install_report_written(&report, args, code))
+    let code = after_install_report_written(&report, req, code);
+    fleet_finish(&report, &plan, code)
 }
 
 /// Seam for the reboot work (TODO(wip/reboot)): after the install and before the report is
@@ -322,18 +349,14 @@ fn after_install_before_report(
     _before: &Evaluated,
     _after: &Evaluated,
     _report: &mut Report,
-    _args: &InstallArgs,
+    _req: &InstallRequest,
 ) {
-    debug_assert!(matches!(
-        _args.reboot_option,
-        RebootOption::RebootIfNeeded | RebootOption::NoReboot
-    ));
 }
 
 /// Seam for the reboot work (TODO(wip/reboot)): the report is complete on disk — act on
-/// `args.reboot_option` / `args.reboot_command` (run the command, exit 194 under the SSM agent,
-/// systemctl reboot; never under --root). Returns the exit code.
-fn after_install_report_written(_report: &Report, _args: &InstallArgs, code: i32) -> i32 {
+/// `req.params.reboot_option` / `req.reboot_command` (run the command, exit 194 under the SSM
+/// agent, systemctl reboot; never under --root). Returns the exit code.
+fn after_install_report_written(_report: &Report, _req: &InstallRequest, code: i32) -> i32 {
     code
 }
 // --- end install ---
@@ -466,5 +489,251 @@ fn baseline_validate(file: &Path, os: Option<&str>) -> Result<i32> {
         }
     };
     println!("{source}: {summary}");
+    Ok(exit::SUCCESS)
+}
+
+// ================================================================================================
+// Fleet: the AWS formats, `run` (AWS-RunPatchBaseline's parameters) and --fail-on (docs/fleet.md).
+// Every command that reports calls `fleet_prepare` before gathering anything (so bad options fail
+// before the system is touched) and `fleet_finish` after the report is published. `install`
+// does the same: flatten `FleetArgs` into its arguments, build `RunParams` from its
+// --reboot-option (and override list), and pass its own exit code (0, 1 or 194) to
+// `fleet_finish`; `run --operation Install` then calls that install flow.
+
+/// What `run` (or `install`) knows beyond scan's options; the defaults are a plain scan's.
+#[derive(Debug, Clone, Default)]
+pub struct RunParams {
+    pub reboot_option: RebootOption,
+    pub snapshot_id: Option<String>,
+    /// Where the InstallOverrideList came from, when an Install uses one.
+    pub install_override_list: Option<String>,
+}
+
+/// The fleet outputs of one operation, checked before the system is touched.
+#[derive(Debug, Clone)]
+pub struct FleetPlan {
+    execution: Option<aws::Execution>,
+    inventory: Option<PathBuf>,
+    compliance: Option<PathBuf>,
+    fail_on: Vec<PatchState>,
+}
+
+/// Check the fleet options: the AWS files need a valid instance id.
+pub fn fleet_prepare(args: &FleetArgs, run: &RunParams) -> Result<FleetPlan> {
+    let wants_aws = args.aws_inventory.is_some() || args.aws_compliance.is_some();
+    let execution = if wants_aws {
+        let flag = if args.aws_inventory.is_some() {
+            "--aws-inventory"
+        } else {
+            "--aws-compliance"
+        };
+        let instance_id = match args.instance_id.as_deref().map(str::trim) {
+            Some(id) if !id.is_empty() => id.to_string(),
+            _ => {
+                return Err(Error::invalid(format!(
+                    "{flag} needs the managed node's id, and neither --instance-id nor \
+                     AWS_SSM_INSTANCE_ID is set"
+                ))
+                .with_hint(
+                    "pass --instance-id i-0123456789abcdef0 (under the SSM agent \
+                     AWS_SSM_INSTANCE_ID is set for you)",
+                ))
+            }
+        };
+        aws::check_instance_id(&instance_id)
+            .map_err(|e| Error::invalid(format!("--instance-id / AWS_SSM_INSTANCE_ID: {e}")))?;
+        Some(aws::Execution {
+            instance_id,
+            execution_id: execution_id(),
+            snapshot_id: run.snapshot_id.clone().unwrap_or_default(),
+            patch_group: args.patch_group.clone(),
+            reboot_option: run.reboot_option,
+            install_override_list: run.install_override_list.clone(),
+            last_no_reboot_install_time: None,
+        })
+    } else {
+        None
+    };
+    Ok(FleetPlan {
+        execution,
+        inventory: args.aws_inventory.clone(),
+        compliance: args.aws_compliance.clone(),
+        fail_on: args.fail_on.clone(),
+    })
+}
+
+/// After the report is published: write the AWS files, then apply --fail-on. `code` is the
+/// operation's own exit code; a reboot request (194) or a failure already decided wins over
+/// --fail-on (the SSM agent re-runs the document after the reboot, and that run checks again).
+pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32> {
+    if let Some(exec) = &plan.execution {
+        let outputs = [
+            (
+                &plan.inventory,
+                aws::put_inventory as fn(_, _) -> _,
+                "put-inventory",
+            ),
+            (
+                &plan.compliance,
+                aws::put_compliance_items,
+                "put-compliance-items",
+            ),
+        ];
+        for (path, make, what) in outputs {
+            let Some(path) = path else { continue };
+            let doc = make(report, exec);
+            if doc.left_out > 0 {
+                eprintln!(
+                    "warning: {}: AWS accepts at most {} entries; {} were left out, compliant ones \
+                     first (the counters still count them; the full list is in --report)",
+                    path.display(),
+                    aws::MAX_ENTRIES,
+                    doc.left_out
+                );
+            }
+            write_atomic(path, doc.to_json().as_bytes())
+                .map_err(|e| Error::failed(format!("cannot write the {what} input: {e}")))?;
+        }
+    }
+    if code != exit::SUCCESS || plan.fail_on.is_empty() {
+        return Ok(code);
+    }
+    let matched: Vec<&crate::report::PatchEntry> = report
+        .patches
+        .iter()
+        .filter(|p| plan.fail_on.contains(&p.state))
+        .collect();
+    if matched.is_empty() {
+        return Ok(code);
+    }
+    let states: Vec<&str> = plan.fail_on.iter().map(|s| s.as_str()).collect();
+    let shown: Vec<String> = matched
+        .iter()
+        .take(10)
+        .map(|p| format!("{} ({})", p.id, p.state))
+        .collect();
+    eprintln!(
+        "fail-on: {} package(s) in {}: {}{}",
+        matched.len(),
+        states.join("/"),
+        shown.join(", "),
+        if matched.len() > shown.len() {
+            ", …"
+        } else {
+            ""
+        }
+    );
+    Ok(exit::PACKAGES_FAILED)
+}
+
+/// `patchbaseline run`: AWS-RunPatchBaseline's parameters on the scan/install code path.
+fn run_operation(args: &RunArgs) -> Result<i32> {
+    let overridden = args.baseline_override.is_some() || args.scan.baseline.is_some();
+    if overridden && args.install_override_list.is_some() {
+        return Err(Error::invalid(
+            "--install-override-list cannot be combined with --baseline-override (AWS-RunPatchBaseline \
+             rejects InstallOverrideList together with BaselineOverride too)",
+        )
+        .with_hint("drop one of them: the override list installs what it names whatever the baseline says"));
+    }
+    let mut scan_args = args.scan.clone();
+    if let Some(file) = &args.baseline_override {
+        scan_args.baseline = Some(file.clone());
+    }
+    let mut params = RunParams {
+        reboot_option: args.reboot_option,
+        snapshot_id: args.snapshot_id.clone(),
+        install_override_list: None,
+    };
+    match args.operation {
+        Operation::Scan => {
+            if let Some(list) = &args.install_override_list {
+                tracing::info!(list = %list.display(), "Scan ignores the InstallOverrideList");
+            }
+            let plan = fleet_prepare(&args.fleet, &params)?;
+            let ev = gather(&scan_args)?;
+            let mut report = report_of(&ev, Operation::Scan);
+            installing::annotate_blocked(&ev, &mut report);
+            publish(
+                &report,
+                scan_args.report.as_deref(),
+                scan_args.console_limit,
+            )?;
+            fleet_finish(&report, &plan, exit::SUCCESS)
+        }
+        Operation::Install => {
+            params.install_override_list = args
+                .install_override_list
+                .as_ref()
+                .map(|p| p.display().to_string());
+            install_flow(&InstallRequest {
+                scan: &scan_args,
+                fleet: &args.fleet,
+                params,
+                override_list: args.install_override_list.as_deref(),
+                reboot_command: None,
+            })
+        }
+    }
+}
+
+/// The ExecutionId AWS records: the Run Command id under the SSM agent, else a fresh UUID.
+fn execution_id() -> String {
+    match std::env::var("SSM_COMMAND_ID") {
+        Ok(id) if !id.trim().is_empty() => id.trim().to_string(),
+        _ => new_uuid(),
+    }
+}
+
+/// A random (version 4) UUID from the kernel, without a crate: /proc/sys/kernel/random/uuid, or
+/// 16 bytes of /dev/urandom where /proc is not mounted (a chroot).
+fn new_uuid() -> String {
+    if let Ok(s) = std::fs::read_to_string("/proc/sys/kernel/random/uuid") {
+        let s = s.trim();
+        if aws::check_snapshot_id(s).is_ok() {
+            return s.to_string();
+        }
+    }
+    let mut b = [0u8; 16];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| {
+        use std::io::Read as _;
+        f.read_exact(&mut b)
+    }) {
+        Ok(()) => {}
+        Err(_) => {
+            // Neither is available: not random, but unique enough to tell runs apart.
+            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes());
+            b.copy_from_slice(&digest[..16]);
+        }
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `patchbaseline generate man|completions DIR`.
+fn generate(what: &GenerateCommand) -> Result<i32> {
+    use clap::CommandFactory;
+    let (GenerateCommand::Man { dir } | GenerateCommand::Completions { dir }) = what;
+    fs_err::create_dir_all(dir)?;
+    let cmd = Cli::command();
+    match what {
+        GenerateCommand::Man { .. } => clap_mangen::generate_to(cmd, dir)?,
+        GenerateCommand::Completions { .. } => {
+            use clap_complete::Shell;
+            for shell in [Shell::Bash, Shell::Zsh, Shell::Fish] {
+                clap_complete::generate_to(shell, &mut cmd.clone(), "patchbaseline", dir)?;
+            }
+        }
+    }
     Ok(exit::SUCCESS)
 }

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::model::PatchState;
+use crate::report::aws::{self, RebootOption};
+use crate::report::Operation;
+
 const ABOUT: &str = "Apply AWS Systems Manager patch baselines on one Linux host or image.";
 
 const LONG_ABOUT: &str = "\
@@ -52,8 +56,14 @@ report, with one decision and its reason for every version considered, goes to -
 Examples:
   patchbaseline scan
   patchbaseline scan --baseline override.json --report /var/log/patchbaseline/scan.json
-  patchbaseline scan --inventory what-if.json --baseline baseline.json --at 2026-12-24")]
-    Scan(ScanArgs),
+  patchbaseline scan --inventory what-if.json --baseline baseline.json --at 2026-12-24
+  patchbaseline scan --aws-inventory inventory.json --instance-id i-0123456789abcdef0")]
+    Scan {
+        #[command(flatten)]
+        scan: ScanArgs,
+        #[command(flatten)]
+        fleet: FleetArgs,
+    },
 
     // --- install (wip/install) ---
     /// Decide as scan does, then install every Missing package at exactly its target version
@@ -85,6 +95,14 @@ Examples:
     /// Print or check baseline documents.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+
+    /// AWS-RunPatchBaseline's parameters as a command: what the SSM document runs.
+    #[command(after_help = RUN_AFTER_HELP)]
+    Run(RunArgs),
+
+    /// Write man pages or shell completions into a directory (packaging/build-dist.sh).
+    #[command(hide = true, subcommand)]
+    Generate(GenerateCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,7 +172,7 @@ pub struct InstallArgs {
 
     /// Reboot when the install needs one (RebootIfNeeded), or never (NoReboot: the pending
     /// reboot is recorded and later scans report InstalledPendingReboot).
-    #[arg(long, value_enum, value_name = "OPTION", ignore_case = true, default_value_t = RebootOption::RebootIfNeeded)]
+    #[arg(long, value_enum, value_name = "OPTION", default_value_t = RebootOption::RebootIfNeeded)]
     pub reboot_option: RebootOption,
 
     /// Install exactly the patches this YAML file lists (AWS InstallOverrideList format: a
@@ -167,23 +185,126 @@ pub struct InstallArgs {
     /// tests).
     #[arg(long, value_name = "CMD")]
     pub reboot_command: Option<String>,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
-/// AWS RebootOption, spelled as AWS does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum RebootOption {
-    #[value(name = "RebootIfNeeded")]
-    RebootIfNeeded,
-    #[value(name = "NoReboot")]
-    NoReboot,
+// --- end install ---
+// ================================================================================================
+// Fleet: the AWS formats, `run` (AWS-RunPatchBaseline's parameters) and --fail-on.
+// docs/fleet.md and docs/images.md describe them; src/app.rs has the matching block.
+
+const RUN_AFTER_HELP: &str = "\
+The parameters and exit codes of AWS-RunPatchBaseline, so an SSM document (packaging/ssm/) can pass
+its parameters straight through. Scan and Install take the same path as `patchbaseline scan` and
+`patchbaseline install`.
+
+Exit codes for the SSM agent: 0 success, 1 failure (packages failed, or --fail-on matched),
+194 reboot the instance and run the document again; 2 invalid input, 3 operation failed.
+
+Examples:
+  patchbaseline run --operation Scan --aws-inventory /var/log/patchbaseline/inventory.json
+  patchbaseline run --operation Install --reboot-option NoReboot --fail-on failed,missing
+  patchbaseline run --operation Scan --baseline-override override.json \\
+      --snapshot-id 6f1b4f3e-0c1d-4b8a-9a43-2f0e5c8d7b21";
+
+/// `patchbaseline generate`: files the packages carry, from the same definitions as --help.
+#[derive(Debug, Clone, Subcommand)]
+pub enum GenerateCommand {
+    /// One man page per command (patchbaseline.1, patchbaseline-scan.1, ...).
+    Man { dir: PathBuf },
+    /// bash, zsh and fish completions.
+    Completions { dir: PathBuf },
 }
 
-impl RebootOption {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RebootOption::RebootIfNeeded => "RebootIfNeeded",
-            RebootOption::NoReboot => "NoReboot",
-        }
+/// Outputs for AWS Systems Manager and the --fail-on check, shared by scan, install and run.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "AWS Systems Manager and pipelines")]
+pub struct FleetArgs {
+    /// Write FILE for `aws ssm put-inventory --cli-input-json file://FILE`: the AWS:PatchSummary
+    /// and AWS:ComplianceItem items AWS-RunPatchBaseline uploads. Needs --instance-id.
+    #[arg(long, value_name = "FILE")]
+    pub aws_inventory: Option<PathBuf>,
+
+    /// Write FILE for `aws ssm put-compliance-items --cli-input-json file://FILE` (ComplianceType
+    /// Patch, UploadType COMPLETE). Needs --instance-id.
+    #[arg(long, value_name = "FILE")]
+    pub aws_compliance: Option<PathBuf>,
+
+    /// The managed node the AWS files are about (i-… or mi-…). The SSM agent sets
+    /// AWS_SSM_INSTANCE_ID.
+    #[arg(long, value_name = "ID", env = "AWS_SSM_INSTANCE_ID")]
+    pub instance_id: Option<String>,
+
+    /// The node's patch group, recorded in the AWS files (AWS reads it from the "Patch Group"
+    /// tag).
+    #[arg(long, value_name = "NAME", default_value = "")]
+    pub patch_group: String,
+
+    /// After the operation, exit 1 when any package is in one of these states (comma-separated:
+    /// failed, missing, installed-rejected, installed-pending-reboot, installed, installed-other,
+    /// not-applicable). Golden-image builds use `--fail-on failed,missing`.
+    #[arg(long, value_name = "STATES", value_delimiter = ',', value_parser = parse_patch_state)]
+    pub fail_on: Vec<PatchState>,
+}
+
+/// `patchbaseline run`: AWS-RunPatchBaseline's parameters.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Scan (report only) or Install (install approved missing updates, then report).
+    #[arg(long, value_name = "OPERATION", value_parser = parse_operation)]
+    pub operation: Operation,
+
+    /// Install only: reboot when something was installed (RebootIfNeeded; under the SSM agent by
+    /// exiting 194), or never (NoReboot: installed patches become InstalledPendingReboot).
+    #[arg(long, value_enum, value_name = "OPTION", default_value_t = RebootOption::RebootIfNeeded)]
+    pub reboot_option: RebootOption,
+
+    /// BaselineOverride: a JSON file holding an array of baselines (or one baseline); the entry
+    /// for this system's OperatingSystem is used. Same as --baseline.
+    #[arg(long, value_name = "FILE", conflicts_with = "baseline")]
+    pub baseline_override: Option<PathBuf>,
+
+    /// InstallOverrideList: a YAML file of patches to install instead of the baseline's choice.
+    /// Install only (Scan ignores it); cannot be combined with BaselineOverride.
+    #[arg(long, value_name = "FILE")]
+    pub install_override_list: Option<PathBuf>,
+
+    /// SnapshotId: a UUID naming the operation across nodes; recorded in the AWS files.
+    #[arg(long, value_name = "UUID", value_parser = parse_snapshot_id)]
+    pub snapshot_id: Option<String>,
+
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+fn parse_operation(s: &str) -> Result<Operation, String> {
+    match s {
+        "Scan" => Ok(Operation::Scan),
+        "Install" => Ok(Operation::Install),
+        _ => Err(format!("{s:?}: use Scan or Install (spelled as AWS does)")),
     }
 }
-// --- end install ---
+
+fn parse_snapshot_id(s: &str) -> Result<String, String> {
+    aws::check_snapshot_id(s).map(|()| s.to_string())
+}
+
+/// A patch state for --fail-on: the AWS spelling or a lower-case, hyphenated one, any case.
+pub fn parse_patch_state(s: &str) -> Result<PatchState, String> {
+    let norm = |x: &str| x.replace(['-', '_'], "").to_ascii_lowercase();
+    let wanted = norm(s.trim());
+    PatchState::ALL
+        .into_iter()
+        .find(|st| norm(st.as_str()) == wanted)
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is not a patch state; use failed, missing, installed-rejected, \
+                 installed-pending-reboot, installed, installed-other or not-applicable"
+            )
+        })
+}

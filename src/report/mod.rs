@@ -1,6 +1,7 @@
 //! The native JSON report (`docs/report.md`) and the short console summary. The AWS inventory
 //! and compliance formats are views of the same [`Report`].
 
+pub mod aws;
 mod console;
 
 pub use console::console_summary;
@@ -405,13 +406,12 @@ pub fn summarize(patches: &[PatchEntry]) -> Summary {
             PatchState::NotApplicable => s.not_applicable_count += 1,
         }
         if p.state.is_non_compliant() {
-            if p.compliance_level == ComplianceLevel::Critical {
-                s.critical_non_compliant_count += 1;
-            } else if is_security(p) {
-                s.security_non_compliant_count += 1;
-            } else {
-                s.other_non_compliant_count += 1;
-            }
+            // A CRITICAL security patch counts in both; Other is for patches in neither.
+            let critical = p.compliance_level == ComplianceLevel::Critical;
+            let security = is_security(p);
+            s.critical_non_compliant_count += u64::from(critical);
+            s.security_non_compliant_count += u64::from(security);
+            s.other_non_compliant_count += u64::from(!critical && !security);
             // Starts from INFORMATIONAL: all-UNSPECIFIED non-compliance reports INFORMATIONAL.
             let level = p.compliance_level.max(ComplianceLevel::Informational);
             worst = Some(worst.map_or(level, |w| w.max(level)));
@@ -524,7 +524,7 @@ mod tests {
                 s.security_non_compliant_count,
                 s.other_non_compliant_count
             ),
-            (1, 1, 1)
+            (1, 2, 1) // a (Critical + Security) counts in both; c in neither
         );
         assert_eq!(s.non_compliant_severity, Some(ComplianceLevel::Critical));
     }

@@ -521,3 +521,45 @@ fn install_reboot_option_takes_the_aws_spellings_only() {
         "{err}"
     );
 }
+
+#[test]
+fn run_operation_install_takes_the_install_path_and_writes_the_aws_files() {
+    let Some(case) =
+        Case::new("run_operation_install_takes_the_install_path_and_writes_the_aws_files")
+    else {
+        return;
+    };
+    let baseline = case.file(
+        "override.json",
+        &serde_json::to_string(&json!([clean_baseline(json!({}))])).unwrap(),
+    );
+    let inventory = case.tmp.path().join("aws-inventory.json");
+    let report = case.tmp.path().join("report.json");
+    // NoReboot: `run` has no --reboot-command, and an image root is never rebooted anyway.
+    let out = run(patchbaseline()
+        .args([
+            "run",
+            "--operation",
+            "Install",
+            "--reboot-option",
+            "NoReboot",
+        ])
+        .arg("--root")
+        .arg(&case.root)
+        .arg("--no-refresh")
+        .arg("--baseline-override")
+        .arg(&baseline)
+        .args(["--instance-id", "i-0123456789abcdef0", "--aws-inventory"])
+        .arg(&inventory)
+        .arg("--report")
+        .arg(&report));
+    assert_eq!(exit_code(&out), Some(0), "{}", show(&out));
+    assert_eq!(case.version("openssl-sim").unwrap(), "1.1-1");
+    let r = read_json(&report);
+    assert_eq!(r["operation"], "Install");
+    assert_eq!(r["install"]["reboot_option"], "NoReboot");
+    let summary = &read_json(&inventory)["Items"][0]["Content"][0];
+    assert_eq!(summary["OperationType"], "Install");
+    assert_eq!(summary["RebootOption"], "NoReboot");
+    assert_eq!(summary["MissingCount"], "0");
+}

@@ -4,8 +4,11 @@
 //! `SKIP <test>: <reason>` and return; CI installs every tool, so in CI they run.
 
 mod apt;
+mod aws;
 mod baseline;
 mod cli;
 mod common;
 mod install_apt;
+mod packaging;
+mod ssm_document;
 mod version;

@@ -154,7 +154,7 @@ impl Installer {
         let problems = match self {
             Installer::Apt(_) => super::apt::install::problems(&text),
         };
-        reason_for(&problems, &target.name).unwrap_or_else(|| {
+        reason_for(&problems, &[target.name.as_str()]).unwrap_or_else(|| {
             format!(
                 "`{}` exited with code {}: {}",
                 tx.output.command,
@@ -182,12 +182,12 @@ fn refuse_option_like(targets: &[Target]) -> Result<()> {
     }
 }
 
-/// The problems that name `name` (as a whole word), else all problems, joined; None when there
-/// are none.
-pub fn reason_for(problems: &[String], name: &str) -> Option<String> {
+/// The problems that name the package (any of `names`, as a whole word), else all problems,
+/// joined; None when there are none.
+pub fn reason_for(problems: &[String], names: &[&str]) -> Option<String> {
     let naming: Vec<&str> = problems
         .iter()
-        .filter(|p| mentions(p, name))
+        .filter(|p| names.iter().any(|n| mentions(p, n)))
         .map(String::as_str)
         .collect();
     let chosen: Vec<&str> = if naming.is_empty() {
@@ -275,9 +275,12 @@ mod tests {
             "dpkg: error processing archive /x/bad-sim_2_all.deb (--unpack): new bad-sim package pre-installation script subprocess returned error exit status 1".to_string(),
             "E: Sub-process /usr/bin/dpkg returned an error code (1)".to_string(),
         ];
-        assert_eq!(reason_for(&problems, "bad-sim").unwrap(), problems[0]);
-        assert_eq!(reason_for(&problems, "other").unwrap(), problems.join("; "));
-        assert_eq!(reason_for(&[], "x"), None);
+        assert_eq!(reason_for(&problems, &["bad-sim"]).unwrap(), problems[0]);
+        assert_eq!(
+            reason_for(&problems, &["other"]).unwrap(),
+            problems.join("; ")
+        );
+        assert_eq!(reason_for(&[], &["x"]), None);
     }
 
     #[test]

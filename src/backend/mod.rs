@@ -3,6 +3,7 @@
 
 pub mod apt;
 pub mod dnf;
+pub mod dnf_install;
 pub mod install;
 pub mod yum;
 

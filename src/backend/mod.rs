@@ -5,6 +5,7 @@ pub mod apt;
 pub mod dnf;
 pub mod dnf_install;
 pub mod install;
+pub mod updateinfo;
 pub mod yum;
 
 use std::path::Path;

@@ -68,7 +68,7 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     let family = ev.inventory.family;
     let planned = plan(ev, opts.override_list);
     tracing::info!(packages = planned.len(), "install plan");
-    let installer = Installer::new(system, &ev.root, &ev.sources)?;
+    let installer = Installer::new(system, &ev.root, &ev.sources, block_patterns(&ev.baseline))?;
     let mut run = Run::new(&installer, family, &ev.baseline);
     let fatal = run
         .apply(planned.iter().map(|p| p.target.clone()).collect())
@@ -161,7 +161,8 @@ pub fn annotate_blocked(ev: &Evaluated, report: &mut Report) {
         return;
     }
     // The dry runs only add to the reasons: when they cannot run, the scan still reports.
-    let checked = Installer::new(system, &ev.root, &ev.sources).and_then(|installer| {
+    let block = block_patterns(&ev.baseline);
+    let checked = Installer::new(system, &ev.root, &ev.sources, block).and_then(|installer| {
         let mut run = Run::new(&installer, ev.inventory.family, &ev.baseline);
         let mut stack = vec![planned.into_iter().map(|p| p.target).collect::<Vec<_>>()];
         while let Some(batch) = stack.pop() {
@@ -187,6 +188,15 @@ pub fn annotate_blocked(ev: &Evaluated, report: &mut Report) {
         if let Some(why) = blocked.get(&p.id) {
             p.reason = format!("{why}; {}", p.reason);
         }
+    }
+}
+
+/// RejectedPatches when RejectedPatchesAction is BLOCK, else nothing.
+fn block_patterns(b: &Baseline) -> &[String] {
+    if b.rejected_patches_action == RejectedPatchesAction::Block {
+        &b.rejected_patches
+    } else {
+        &[]
     }
 }
 
@@ -428,11 +438,16 @@ impl<'a> Run<'a> {
         let Some(rejected) = &self.block else {
             return Ok(BlockCheck::Clean);
         };
-        self.simulations += 1;
-        let changes = match self.installer.simulate(batch)? {
+        let simulation = self.installer.simulate(batch)?;
+        if simulation != Simulation::Unsupported {
+            self.simulations += 1;
+        }
+        let changes = match simulation {
             Simulation::Changes(c) => c,
             // The real transaction will fail too, and be split: nothing to decide here.
             Simulation::Failed(_) => return Ok(BlockCheck::Clean),
+            // yum: the rejected packages are excluded from its resolver instead.
+            Simulation::Unsupported => return Ok(BlockCheck::Clean),
         };
         let offenders: Vec<String> = changes
             .iter()

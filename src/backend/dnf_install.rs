@@ -14,9 +14,167 @@
 //! rpm runs the whole transaction: a package whose `%pre` fails is skipped ("install failed") and
 //! the others are installed, so nothing is left half-done for us to finish afterwards.
 
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use crate::baseline::PatchSource;
+use crate::error::Result;
+use crate::exec::{Cmd, Output};
+use crate::model::InstalledPackage;
+use crate::system::System;
 use crate::version::Evr;
 
-use super::install::Change;
+use super::dnf::{
+    installed_packages, is_host, rpm_dbpath, DnfConf, Invocation, Scratch, RELEASEVER_UNDETECTED,
+};
+use super::install::{Change, Simulation, Target};
+use super::yum::YumConf;
+
+/// Which of the two front ends drives rpm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frontend {
+    Dnf,
+    Yum,
+}
+
+/// dnf or yum for one install run.
+pub struct RpmInstaller {
+    frontend: Frontend,
+    root: PathBuf,
+    /// The scan's isolation options (without `--releasever`).
+    isolation: Vec<OsString>,
+    /// dnf with `--releasever` (used once dnf says it cannot detect it in the root).
+    isolation_with_releasever: Vec<OsString>,
+    releasever_needed: RefCell<bool>,
+    /// yum: RejectedPatches as `-x` patterns under BLOCK (yum cannot be asked for a dry run
+    /// we can read; its resolver then refuses an update that needs a rejected package).
+    excludes: Vec<String>,
+    /// Holds the files the isolation options name (private repository directory, empty conf).
+    _scratch: Scratch,
+}
+
+impl RpmInstaller {
+    pub fn new(
+        frontend: Frontend,
+        system: &System,
+        root: &Path,
+        sources: &[PatchSource],
+        block: &[String],
+    ) -> Result<RpmInstaller> {
+        let scratch = Scratch::new()?;
+        let (isolation, isolation_with_releasever, excludes) = match frontend {
+            Frontend::Dnf => {
+                let conf = DnfConf::read(root)?;
+                let inv = Invocation::new(root, &conf, sources, false, &scratch)?;
+                let with = if is_host(root) {
+                    inv.isolation(None)
+                } else {
+                    inv.isolation(Some(&system.version_id))
+                };
+                (inv.isolation(None), with, Vec::new())
+            }
+            Frontend::Yum => {
+                let conf = YumConf::read(root)?;
+                let iso = conf.isolation(root, sources, &scratch)?;
+                (iso.clone(), iso, block.to_vec())
+            }
+        };
+        Ok(RpmInstaller {
+            frontend,
+            root: root.to_path_buf(),
+            isolation,
+            isolation_with_releasever,
+            releasever_needed: RefCell::new(false),
+            excludes,
+            _scratch: scratch,
+        })
+    }
+
+    /// Run the front end with `args` after the isolation options; when dnf cannot detect the
+    /// release version of an image root, again with os-release VERSION_ID (as the scan does).
+    fn run(&self, args: &[String]) -> Result<Output> {
+        let program = match self.frontend {
+            Frontend::Dnf => "dnf",
+            Frontend::Yum => "yum",
+        };
+        let with_releasever = *self.releasever_needed.borrow();
+        let iso = if with_releasever {
+            &self.isolation_with_releasever
+        } else {
+            &self.isolation
+        };
+        let out = Cmd::new(program).args(iso).args(args).output()?;
+        if !with_releasever
+            && self.frontend == Frontend::Dnf
+            && !is_host(&self.root)
+            && out.code() != Some(0)
+            && out.stderr_str().contains(RELEASEVER_UNDETECTED)
+        {
+            *self.releasever_needed.borrow_mut() = true;
+            return self.run(args);
+        }
+        Ok(out)
+    }
+
+    pub fn install(&self, targets: &[Target]) -> Result<Output> {
+        let nevras: Vec<String> = targets
+            .iter()
+            .map(|t| nevra(&t.name, &t.arch, &t.version))
+            .collect();
+        let args = match self.frontend {
+            Frontend::Dnf => dnf_upgrade_args(false, &nevras),
+            Frontend::Yum => yum_update_args(&self.excludes, &nevras),
+        };
+        self.run(&args)
+    }
+
+    pub fn simulate(&self, targets: &[Target]) -> Result<Simulation> {
+        if self.frontend == Frontend::Yum {
+            return Ok(Simulation::Unsupported);
+        }
+        let nevras: Vec<String> = targets
+            .iter()
+            .map(|t| nevra(&t.name, &t.arch, &t.version))
+            .collect();
+        let out = self.run(&dnf_upgrade_args(true, &nevras))?;
+        let text = format!("{}\n{}", out.stdout_str(), out.stderr_str());
+        let problems = problems(&text);
+        let fatal = problems
+            .iter()
+            .any(|p| p.starts_with("Error") || p.starts_with("Problem"));
+        Ok(if fatal {
+            Simulation::Failed(problems.join("; "))
+        } else {
+            Simulation::Changes(parse_resolution(&text))
+        })
+    }
+
+    pub fn installed(&self) -> Result<Vec<InstalledPackage>> {
+        installed_packages(&self.root, rpm_dbpath(&self.root).as_deref())
+    }
+
+    /// How a failure names `target`: the NEVRA we passed, the NEVRA as dnf prints it, the name.
+    pub fn names(target: &Target) -> [String; 3] {
+        [
+            nevra(&target.name, &target.arch, &target.version),
+            display_nevra(&target.name, &target.arch, &target.version),
+            target.name.clone(),
+        ]
+    }
+}
+
+/// `[-v --assumeno | -y] upgrade NEVRA…` for dnf.
+fn dnf_upgrade_args(simulate: bool, nevras: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = if simulate {
+        vec!["-v".into(), "--assumeno".into()]
+    } else {
+        vec!["-y".into()]
+    };
+    args.push("upgrade".into());
+    args.extend(nevras.iter().cloned());
+    args
+}
 
 /// The NEVRA dnf and yum take for an exact version: `name-epoch:version-release.arch`, with the
 /// epoch always written (`0:` included), the form AWS's dnf code uses.
@@ -180,10 +338,14 @@ fn is_problem(line: &str) -> bool {
     })
 }
 
-/// `yum -y update NEVRA…` with the scan's isolation arguments before it.
-pub fn yum_update_args(isolation: &[String], nevras: &[String]) -> Vec<String> {
-    let mut args: Vec<String> = isolation.to_vec();
-    args.extend(["-y".to_string(), "update".to_string()]);
+/// `-y [-x PATTERN…] update NEVRA…` for yum (after the isolation options).
+pub fn yum_update_args(excludes: &[String], nevras: &[String]) -> Vec<String> {
+    let mut args: Vec<String> = vec!["-y".to_string()];
+    for pattern in excludes {
+        args.push("-x".to_string());
+        args.push(pattern.clone());
+    }
+    args.push("update".to_string());
     args.extend(nevras.iter().cloned());
     args
 }
@@ -348,23 +510,44 @@ Error: No packages marked for upgrade.
     }
 
     #[test]
-    fn yum_updates_exact_nevras_after_the_isolation_arguments() {
-        let iso = vec![
-            "--installroot=/img".to_string(),
-            "-c".to_string(),
-            "/img/etc/yum.conf".to_string(),
-            "--noplugins".to_string(),
-        ];
+    fn yum_updates_exact_nevras_with_rejected_patterns_excluded() {
         assert_eq!(
-            yum_update_args(&iso, &[nevra("openssl", "x86_64", "1:1.0.2k-26.amzn2")]),
+            yum_update_args(
+                &["system-release.*".to_string()],
+                &[
+                    nevra("openssl", "x86_64", "1:1.0.2k-26.amzn2"),
+                    nevra("curl", "x86_64", "8.3.0-1.amzn2.0.4"),
+                ]
+            ),
             [
-                "--installroot=/img",
-                "-c",
-                "/img/etc/yum.conf",
-                "--noplugins",
                 "-y",
+                "-x",
+                "system-release.*",
                 "update",
-                "openssl-1:1.0.2k-26.amzn2.x86_64"
+                "openssl-1:1.0.2k-26.amzn2.x86_64",
+                "curl-0:8.3.0-1.amzn2.0.4.x86_64"
+            ]
+        );
+        assert_eq!(
+            yum_update_args(&[], &[nevra("a", "noarch", "1-1")]),
+            ["-y", "update", "a-0:1-1.noarch"]
+        );
+    }
+
+    #[test]
+    fn dnf_upgrades_exact_nevras_and_dry_runs_verbosely() {
+        let n = [nevra("kernel", "x86_64", "6.1.0-1.amzn2023")];
+        assert_eq!(
+            dnf_upgrade_args(false, &n),
+            ["-y", "upgrade", "kernel-0:6.1.0-1.amzn2023.x86_64"]
+        );
+        assert_eq!(
+            dnf_upgrade_args(true, &n),
+            [
+                "-v",
+                "--assumeno",
+                "upgrade",
+                "kernel-0:6.1.0-1.amzn2023.x86_64"
             ]
         );
     }

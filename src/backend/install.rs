@@ -15,6 +15,7 @@ use crate::model::InstalledPackage;
 use crate::system::{BackendKind, System};
 
 use super::apt::install::AptInstaller;
+use super::dnf_install::{self, Frontend, RpmInstaller};
 
 /// One `name.arch` to bring to exactly `version` (as the inventory writes it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,6 +53,9 @@ pub enum Simulation {
     Changes(Vec<Change>),
     /// It could not (the real transaction would fail too); its reason.
     Failed(String),
+    /// This package manager offers no dry run we can read (yum 3: it enforces BLOCK with
+    /// excludes instead).
+    Unsupported,
 }
 
 /// One real transaction.
@@ -79,19 +83,36 @@ impl Transaction {
 /// The package manager of one system, ready to install into it.
 pub enum Installer {
     Apt(AptInstaller),
+    Rpm(RpmInstaller),
 }
 
 impl Installer {
     /// Prepare to install into `root` with the repositories scan used (baseline `Sources`
-    /// included).
-    pub fn new(system: &System, root: &Path, sources: &[PatchSource]) -> Result<Installer> {
-        match system.backend {
-            BackendKind::Apt => Ok(Installer::Apt(AptInstaller::new(root, sources)?)),
-            BackendKind::Dnf | BackendKind::Yum => Err(Error::failed(format!(
-                "installing on {} is not supported yet",
-                system.pretty_name
-            ))),
-        }
+    /// included). `block`: RejectedPatches when RejectedPatchesAction is BLOCK (only yum uses
+    /// them directly; the others are checked with dry runs).
+    pub fn new(
+        system: &System,
+        root: &Path,
+        sources: &[PatchSource],
+        block: &[String],
+    ) -> Result<Installer> {
+        Ok(match system.backend {
+            BackendKind::Apt => Installer::Apt(AptInstaller::new(root, sources)?),
+            BackendKind::Dnf => Installer::Rpm(RpmInstaller::new(
+                Frontend::Dnf,
+                system,
+                root,
+                sources,
+                block,
+            )?),
+            BackendKind::Yum => Installer::Rpm(RpmInstaller::new(
+                Frontend::Yum,
+                system,
+                root,
+                sources,
+                block,
+            )?),
+        })
     }
 
     /// Install exactly these versions in one transaction (upgrades of installed packages only;
@@ -101,6 +122,7 @@ impl Installer {
         let started = Instant::now();
         let output = match self {
             Installer::Apt(a) => a.install(targets)?,
+            Installer::Rpm(r) => r.install(targets)?,
         };
         Ok(Transaction {
             output,
@@ -113,14 +135,17 @@ impl Installer {
         refuse_option_like(targets)?;
         match self {
             Installer::Apt(a) => a.simulate(targets),
+            Installer::Rpm(r) => r.simulate(targets),
         }
     }
 
     /// After a failed transaction: finish what the package manager left half-done by that
-    /// transaction. Returns notes for the report (empty when all is well).
+    /// transaction. Returns notes for the report (empty when all is well). rpm leaves nothing
+    /// half-done: an element that fails is skipped, the others complete.
     pub fn after_failure(&self) -> Result<Vec<String>> {
         match self {
             Installer::Apt(a) => a.after_failure(),
+            Installer::Rpm(_) => Ok(Vec::new()),
         }
     }
 
@@ -128,6 +153,7 @@ impl Installer {
     pub fn installed(&self) -> Result<Vec<InstalledPackage>> {
         match self {
             Installer::Apt(a) => a.installed(),
+            Installer::Rpm(r) => r.installed(),
         }
     }
 
@@ -136,6 +162,7 @@ impl Installer {
     pub fn unfinished(&self) -> Result<Vec<(String, String, String)>> {
         match self {
             Installer::Apt(a) => a.unfinished(),
+            Installer::Rpm(_) => Ok(Vec::new()),
         }
     }
 
@@ -144,6 +171,7 @@ impl Installer {
     pub fn arch_key<'s>(&'s self, arch: &'s str) -> &'s str {
         match self {
             Installer::Apt(a) => a.arch_key(arch),
+            Installer::Rpm(_) => arch,
         }
     }
 
@@ -151,10 +179,15 @@ impl Installer {
     /// the package, else all its error lines, else the exit code and the end of its output.
     pub fn failure_reason(&self, tx: &Transaction, target: &Target) -> String {
         let text = tx.text();
-        let problems = match self {
-            Installer::Apt(_) => super::apt::install::problems(&text),
+        let found = match self {
+            Installer::Apt(_) => reason_for(&super::apt::install::problems(&text), &[&target.name]),
+            Installer::Rpm(_) => {
+                let names = RpmInstaller::names(target);
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                reason_for(&dnf_install::problems(&text), &names)
+            }
         };
-        reason_for(&problems, &[target.name.as_str()]).unwrap_or_else(|| {
+        found.unwrap_or_else(|| {
             format!(
                 "`{}` exited with code {}: {}",
                 tx.output.command,

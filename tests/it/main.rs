@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod dnf;
 mod install_apt;
+mod install_dnf;
 mod packaging;
 mod ssm_document;
 mod version;

@@ -98,7 +98,10 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
         started_at: ev.started_at,
     };
     let mut report = report_of(&after, Operation::Install);
-    let fully_installed = installer.installed()?;
+    let fully_installed = match (run.installed_now.take(), &fatal) {
+        (Some(now), None) => now,
+        _ => installer.installed()?,
+    };
     let unfinished: HashMap<String, String> = installer
         .unfinished()?
         .into_iter()
@@ -315,6 +318,8 @@ struct Run<'a> {
     transactions: Vec<TransactionRecord>,
     simulations: usize,
     notes: Vec<String>,
+    /// The fully installed packages as read after the last transaction.
+    installed_now: Option<Vec<InstalledPackage>>,
 }
 
 impl<'a> Run<'a> {
@@ -339,6 +344,7 @@ impl<'a> Run<'a> {
             transactions: Vec::new(),
             simulations: 0,
             notes: Vec::new(),
+            installed_now: None,
         }
     }
 
@@ -349,12 +355,11 @@ impl<'a> Run<'a> {
         let budget = 4 * targets.len() + 8;
         let mut stack = vec![targets];
         while let Some(batch) = stack.pop() {
-            let batch = pending(
-                self.installer,
-                self.family,
-                batch,
-                &self.installer.installed()?,
-            );
+            // Until the first transaction the plan itself says what is below its target.
+            let batch = match &self.installed_now {
+                Some(now) => pending(self.installer, self.family, batch, now),
+                None => batch,
+            };
             if batch.is_empty() {
                 continue;
             }
@@ -380,12 +385,9 @@ impl<'a> Run<'a> {
             if !tx.ok() {
                 self.notes.extend(self.installer.after_failure()?);
             }
-            let remaining = pending(
-                self.installer,
-                self.family,
-                batch.clone(),
-                &self.installer.installed()?,
-            );
+            let now = self.installer.installed()?;
+            let remaining = pending(self.installer, self.family, batch.clone(), &now);
+            self.installed_now = Some(now);
             if remaining.is_empty() {
                 continue;
             }

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(dnf rpm createrepo-c dnf-plugins-core apt-utils unattended-upgrades dpkg-dev curl zip unzip binutils time)
+PACKAGES=(dnf rpm createrepo-c dnf-plugins-core apt-utils unattended-upgrades dpkg-dev curl zip unzip binutils time zstd)
 
 if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
   missing=()

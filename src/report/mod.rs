@@ -360,7 +360,9 @@ fn candidate_entry(
     fmt_version: &dyn Fn(&str) -> String,
 ) -> CandidateEntry {
     let (rules, list, rejected) = match &c.verdict {
-        Verdict::Approved { rules, list } => (rules.clone(), list.as_ref().map(|l| l.entry), None),
+        Verdict::Approved { rules, list } => {
+            (rules.iter().collect(), list.as_ref().map(|l| l.entry), None)
+        }
         Verdict::Rejected { entry } => (Vec::new(), None, Some(*entry)),
         Verdict::NotApproved { .. } => (Vec::new(), None, None),
     };

@@ -25,7 +25,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::app::{report_of, Evaluated};
 use crate::backend::install::{index_installed, Change, Installer, Simulation, Target};
-use crate::backend::{self, ScanOptions};
 use crate::baseline::{Baseline, RejectedPatchesAction};
 use crate::error::{Error, Result};
 use crate::model::{Family, InstalledPackage, PatchState};
@@ -77,19 +76,20 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
         tracing::error!("install stopped: {e}");
     }
 
-    // Re-read and evaluate again.
-    let inventory = backend::inventory(
-        system,
-        &ScanOptions {
-            root: &ev.root,
-            refresh: false,
-            sources: &ev.sources,
-        },
-    )?;
+    // Evaluate again with what is installed now. What the repositories offer and the advisories
+    // are the ones read before the install: a second repository query would cost another
+    // package-manager start (a third of a dnf install's overhead) and tell nothing new.
+    let fully_installed = match (run.installed_now.take(), &fatal) {
+        (Some(now), None) => now,
+        _ => installer.installed()?,
+    };
     let after = Evaluated {
         baseline: ev.baseline.clone(),
         baseline_source: ev.baseline_source.clone(),
-        inventory,
+        inventory: crate::model::Inventory {
+            installed: fully_installed.clone(),
+            ..ev.inventory.clone()
+        },
         system: ev.system.clone(),
         operating_system: ev.operating_system,
         root: ev.root.clone(),
@@ -98,10 +98,6 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
         started_at: ev.started_at,
     };
     let mut report = report_of(&after, Operation::Install);
-    let fully_installed = match (run.installed_now.take(), &fatal) {
-        (Some(now), None) => now,
-        _ => installer.installed()?,
-    };
     // A target dpkg left unfinished is Failed; anything else it left unfinished is an error.
     let planned_ids: HashSet<String> = planned.iter().map(|p| p.target.id()).collect();
     let mut unfinished: HashMap<String, String> = HashMap::new();

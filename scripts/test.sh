@@ -38,5 +38,14 @@ if [[ -n "${CI:-}" ]]; then
   export PATCHBASELINE_DIST_TESTS=1
 fi
 
+# No test may touch this machine's packages: the host's package-manager state is recorded before
+# the suite and checked after it.
+guard=$(mktemp)
+trap 'rm -f "${guard:?}"' EXIT
+scripts/host-guard.sh snapshot "$guard"
+
 echo "== cargo test"
 cargo test -- --test-threads="${TEST_THREADS:-4}"
+
+echo "== host guard"
+scripts/host-guard.sh verify "$guard"

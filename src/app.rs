@@ -8,19 +8,26 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::backend::{self, ScanOptions};
 use crate::baseline::{self, Baseline, BaselineDocument, OperatingSystem};
-use crate::cli::{BaselineCommand, Cli, Command, FleetArgs, GenerateCommand, RunArgs, ScanArgs};
+use crate::cli::{
+    BaselineCommand, Cli, Command, FleetArgs, GenerateCommand, InstallArgs, RunArgs, SafetyArgs,
+    ScanArgs,
+};
 use crate::error::{exit, Error, Result};
 use crate::fsutil::write_atomic;
-use crate::model::{Inventory, PatchState};
+use crate::install::{self as installing, InstallOverrideList};
+use crate::model::{Family, Inventory, PatchState};
+use crate::reboot::{self, Prepared};
 use crate::report::aws::{self, RebootOption};
 use crate::report::{console_summary, Context, Operation, Report};
 use crate::rules::{self, describe};
+use crate::signals;
 use crate::system::{self, System};
 
 /// Run a parsed command line; returns the exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Scan { scan: args, fleet } => scan(&args, &fleet),
+        Command::Install(args) => install(&args),
         Command::Explain { name, scan } => explain(&name, &scan),
         Command::Baseline(BaselineCommand::Default { os }) => baseline_default(&os),
         Command::Baseline(BaselineCommand::Validate { file, os }) => {
@@ -89,6 +96,9 @@ pub struct Evaluated {
     pub system: Option<System>,
     pub operating_system: OperatingSystem,
     pub root: PathBuf,
+    /// The baseline `Sources` used instead of the configured repositories (those whose
+    /// Products match this system); empty for what-if inventories.
+    pub sources: Vec<crate::baseline::PatchSource>,
     pub now: DateTime<Utc>,
     pub started_at: DateTime<Utc>,
 }
@@ -156,15 +166,18 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
         ),
     };
 
+    let sources: Vec<_> = match &system {
+        Some(sys) => baseline
+            .sources
+            .iter()
+            .filter(|s| s.products.iter().any(|p| p == "*" || p == &sys.product))
+            .cloned()
+            .collect(),
+        None => Vec::new(),
+    };
     let inventory = match (what_if, &system) {
         (Some(inv), _) => inv,
         (None, Some(sys)) => {
-            let sources: Vec<_> = baseline
-                .sources
-                .iter()
-                .filter(|s| s.products.iter().any(|p| p == "*" || p == &sys.product))
-                .cloned()
-                .collect();
             if !sources.is_empty() {
                 tracing::info!(
                     sources = ?sources.iter().map(|s| &s.name).collect::<Vec<_>>(),
@@ -198,6 +211,7 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
         system,
         operating_system,
         root,
+        sources,
         now,
         started_at,
     })
@@ -250,6 +264,8 @@ pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Re
 pub fn scan_report(args: &ScanArgs) -> Result<Report> {
     let ev = gather(args)?;
     let mut report = report_of(&ev, Operation::Scan);
+    // Under BLOCK, say which Missing updates would bring in a rejected package (dry runs only).
+    installing::annotate_blocked(&ev, &mut report);
     if ev.system.is_some() {
         crate::reboot::scan_status(
             &mut report,
@@ -268,6 +284,137 @@ fn scan(args: &ScanArgs, fleet: &FleetArgs) -> Result<i32> {
     publish(&report, args.report.as_deref(), args.console_limit)?;
     fleet_finish(&report, &plan, exit::SUCCESS)
 }
+
+// --- install (wip/install) ---
+
+/// `patchbaseline install`: validate every input, gather as scan does, install, report.
+fn install(args: &InstallArgs) -> Result<i32> {
+    install_flow(&InstallRequest {
+        scan: &args.scan,
+        fleet: &args.fleet,
+        params: RunParams {
+            reboot_option: args.reboot_option,
+            snapshot_id: None,
+            install_override_list: args.install_override_list.as_ref().map(|p| label(p)),
+        },
+        override_list: args.install_override_list.as_deref(),
+        reboot_command: args.reboot_command.as_deref(),
+        safety: &args.safety,
+    })
+}
+
+/// One install run, from `install` or `run --operation Install`.
+struct InstallRequest<'a> {
+    scan: &'a ScanArgs,
+    fleet: &'a FleetArgs,
+    params: RunParams,
+    override_list: Option<&'a Path>,
+    reboot_command: Option<&'a str>,
+    safety: &'a SafetyArgs,
+}
+
+fn install_flow(req: &InstallRequest) -> Result<i32> {
+    if req.scan.inventory.is_some() {
+        return Err(Error::invalid(
+            "install needs a system to change: --inventory is for what-if scans",
+        )
+        .with_hint("use --root DIR for an image, or no option for this host"));
+    }
+    let override_list = match req.override_list {
+        Some(path) => {
+            let text = read_input(path, "install override list")?;
+            Some(InstallOverrideList::parse(&label(path), &text)?)
+        }
+        None => None,
+    };
+    let plan = fleet_prepare(req.fleet, &req.params)?;
+    if !nix::unistd::Uid::effective().is_root() {
+        return Err(Error::invalid(
+            "install changes packages and must run as root (nothing was changed)",
+        )
+        .with_hint("run it with sudo, or use `patchbaseline scan` to see what it would do"));
+    }
+    // Signals only set a flag from here on: a transaction is never cut short (docs/reboot.md).
+    signals::install()?;
+    let root = req.scan.root.clone().unwrap_or_else(|| PathBuf::from("/"));
+    if !root.is_dir() {
+        return Err(Error::invalid(format!(
+            "--root {}: not a directory",
+            root.display()
+        )));
+    }
+    let family = if system::detect(&root)?.operating_system.is_apt() {
+        Family::Deb
+    } else {
+        Family::Rpm
+    };
+    let flow = reboot::Flow {
+        root: &root,
+        family,
+        boot_id_file: req.scan.boot_id_file.as_deref(),
+        lock_timeout: req.safety.lock_timeout(),
+        dpkg_repair: req.safety.dpkg_repair,
+        reboot_if_needed: req.params.reboot_option == RebootOption::RebootIfNeeded,
+        reboot_command: req.reboot_command,
+        ssm: reboot::under_ssm_agent(),
+        started_at: Utc::now(),
+    };
+    // One run at a time; the SSM agent's re-run after our reboot request; other package managers.
+    let (mut session, after_reboot) = match reboot::prepare(&flow)? {
+        Prepared::AskAgain(_) => return Ok(exit::SSM_REBOOT),
+        Prepared::AfterReboot(session, request) => (session, Some(request.exit_code)),
+        Prepared::Install(session) => (session, None),
+    };
+    let ev = gather(req.scan)?;
+    let (mut report, after, changed, code) = match after_reboot {
+        // The reboot we asked for happened: report the system as it is, install nothing.
+        Some(code) => {
+            let report = report_of(&ev, Operation::Install);
+            (report, ev.inventory, Vec::new(), code)
+        }
+        None => {
+            reboot::before_install(&flow)?;
+            let outcome = installing::run(
+                &ev,
+                &installing::Options {
+                    reboot_option: req.params.reboot_option.as_str(),
+                    reboot_command: req.reboot_command,
+                    override_list: override_list.as_ref(),
+                },
+            )?;
+            let code = if outcome.fatal.is_some() {
+                exit::OPERATION_FAILED
+            } else if outcome.report.summary.failed_count > 0 {
+                exit::PACKAGES_FAILED
+            } else {
+                exit::SUCCESS
+            };
+            let changed = reboot::changes(
+                family,
+                &ev.inventory.installed,
+                &outcome.after.inventory.installed,
+            );
+            (outcome.report, outcome.after.inventory, changed, code)
+        }
+    };
+    // Reboot need and reasons, pending state, InstalledPendingReboot, `interrupted`.
+    let finished = reboot::finish(
+        &mut session,
+        &mut report,
+        &flow,
+        &reboot::Finish {
+            changed: &changed,
+            after: &after,
+            exit_code: code,
+            after_reboot: after_reboot.is_some(),
+        },
+    )?;
+    publish(&report, req.scan.report.as_deref(), req.scan.console_limit)?;
+    let code = fleet_finish(&report, &plan, finished.exit_code)?;
+    // Every output is on disk: now the reboot (command, 194 or systemctl), if any.
+    finished.perform(&flow, req.scan.report.as_deref(), code)
+}
+// --- end install ---
 
 fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
     let ev = gather(args)?;
@@ -572,11 +719,14 @@ fn run_operation(args: &RunArgs) -> Result<i32> {
                 .install_override_list
                 .as_ref()
                 .map(|p| p.display().to_string());
-            let _plan = fleet_prepare(&args.fleet, &params)?;
-            Err(Error::invalid(
-                "run --operation Install: install is not yet available in this build",
-            )
-            .with_hint("use --operation Scan; Install arrives with `patchbaseline install`"))
+            install_flow(&InstallRequest {
+                scan: &scan_args,
+                fleet: &args.fleet,
+                params,
+                override_list: args.install_override_list.as_deref(),
+                reboot_command: None,
+                safety: &args.safety,
+            })
         }
     }
 }

@@ -65,6 +65,21 @@ Examples:
         fleet: FleetArgs,
     },
 
+    // --- install (wip/install) ---
+    /// Decide as scan does, then install every Missing package at exactly its target version
+    /// (one transaction; split on failure), and report the outcome (operation Install).
+    #[command(after_help = "\
+Only packages that are installed are upgraded; new packages come in only as dependencies. A
+package that cannot be installed is Failed with the package manager's reason while the others
+install. The flow, the override-list format and the exit codes: docs/install.md.
+
+Examples:
+  patchbaseline install --report /var/log/patchbaseline/install.json
+  patchbaseline install --baseline baseline.json --reboot-option NoReboot
+  patchbaseline install --install-override-list patches.yaml
+  patchbaseline install --root /mnt/image --reboot-command /usr/local/bin/record-reboot")]
+    Install(InstallArgs),
+    // --- end install ---
     /// Show every version of a package that was considered and why each was or was not approved.
     #[command(after_help = "\
 Examples:
@@ -178,6 +193,39 @@ impl SafetyArgs {
 }
 // --- end reboot, state, locks ---
 
+// --- install (wip/install) ---
+
+/// Options of `install`: everything scan takes, plus what AWS-RunPatchBaseline's Install takes.
+#[derive(Debug, Clone, Args)]
+pub struct InstallArgs {
+    #[command(flatten)]
+    pub scan: ScanArgs,
+
+    /// Reboot when the install needs one (RebootIfNeeded), or never (NoReboot: the pending
+    /// reboot is recorded and later scans report InstalledPendingReboot).
+    #[arg(long, value_enum, value_name = "OPTION", default_value_t = RebootOption::RebootIfNeeded)]
+    pub reboot_option: RebootOption,
+
+    /// Install exactly the patches this YAML file lists (AWS InstallOverrideList format: a
+    /// `patches:` list of `id: name.arch` with optional `title: name.arch:version`) instead of
+    /// the baseline's decision; compliance in the report still reflects the baseline.
+    #[arg(long, value_name = "FILE")]
+    pub install_override_list: Option<PathBuf>,
+
+    /// When a reboot is needed, run CMD (with `sh -c`) instead of rebooting the machine, after
+    /// the report is written: for schedulers and tests. It gets PATCHBASELINE_REBOOT_REASONS
+    /// (one per line), PATCHBASELINE_REPORT and PATCHBASELINE_ROOT. See docs/reboot.md.
+    #[arg(long, value_name = "CMD")]
+    pub reboot_command: Option<String>,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+// --- end install ---
 // ================================================================================================
 // Fleet: the AWS formats, `run` (AWS-RunPatchBaseline's parameters) and --fail-on.
 // docs/fleet.md and docs/images.md describe them; src/app.rs has the matching block.
@@ -264,6 +312,9 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub scan: ScanArgs,
+
+    #[command(flatten)]
+    pub safety: SafetyArgs,
 
     #[command(flatten)]
     pub fleet: FleetArgs,

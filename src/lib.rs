@@ -11,6 +11,7 @@ pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod fsutil;
+pub mod install;
 pub mod lock;
 pub mod model;
 pub mod reboot;

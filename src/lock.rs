@@ -346,17 +346,21 @@ pub enum DpkgRepair {
     Refuse,
 }
 
-/// `dpkg` pointed at the system at `root` (`--root` for an image; scripts then run with the
-/// host's shell and DPKG_ROOT set, test-isolation.md §3.2).
+/// `dpkg` pointed at the system at `root`: for an image `--root` and `--log` inside it (dpkg's
+/// log does not follow `--root`: without it the host's /var/log/dpkg.log is written). Maintainer
+/// scripts then run chrooted into the image, as the install's own transactions run them
+/// (docs/install.md, Isolation), never with the host's shell (`--force-script-chrootless`): an
+/// image's scripts written for a chroot could change the host.
 fn dpkg(root: &Path) -> Cmd {
     let cmd = Cmd::new("dpkg");
     if root == Path::new("/") {
-        cmd
-    } else {
-        let mut arg = std::ffi::OsString::from("--root=");
-        arg.push(root);
-        cmd.arg(arg).arg("--force-script-chrootless")
+        return cmd;
     }
+    let mut root_arg = std::ffi::OsString::from("--root=");
+    root_arg.push(root);
+    let mut log_arg = std::ffi::OsString::from("--log=");
+    log_arg.push(resolve_in_root(root, Path::new("/var/log/dpkg.log")));
+    cmd.arg(root_arg).arg(log_arg)
 }
 
 /// Why dpkg on the system at `root` is not ready to install, or None: the problems `dpkg --audit`

@@ -798,10 +798,11 @@ pub enum Prepared {
     AskAgain(RebootRequest),
 }
 
-/// Before anything changes: take the run lock (exit 4 after the timeout), load the state (exit 3
-/// when it is not usable), resume a reboot request, wait for other package managers (exit 4),
-/// and check dpkg (exit 3 when interrupted and not repaired). The command installs the signal
-/// handlers ([`signals::install`]) before calling this.
+/// Before anything changes (and before the repository metadata is refreshed): take the run lock
+/// (exit 4 after the timeout), load the state (exit 3 when it is not usable), resume a reboot
+/// request, and wait for other package managers (exit 4). Nothing on the system changes but the
+/// state directory. The command installs the signal handlers ([`signals::install`]) before, and
+/// calls [`before_install`] once its inputs are validated.
 pub fn prepare(flow: &Flow) -> Result<Prepared> {
     let live = flow.root == Path::new("/");
     let mut session = Session::open(
@@ -836,12 +837,18 @@ pub fn prepare(flow: &Flow) -> Result<Prepared> {
         }
     }
     lock::wait_for_package_manager(flow.root, flow.family, flow.lock_timeout)?;
+    Ok(Prepared::Install(session))
+}
+
+/// Right before the first transaction, once every input is validated: an interrupted dpkg is
+/// refused or repaired (`--dpkg-repair`; exit 3). Nothing to do on RPM systems.
+pub fn before_install(flow: &Flow) -> Result<()> {
     if flow.family == Family::Deb {
         if let Some(repaired) = lock::ensure_dpkg_ready(flow.root, flow.dpkg_repair)? {
-            tracing::warn!("{repaired}");
+            eprintln!("{repaired}");
         }
     }
-    Ok(Prepared::Install(session))
+    Ok(())
 }
 
 /// What the install did, for [`finish`].
@@ -930,15 +937,17 @@ pub fn finish(
 }
 
 impl Finished {
-    /// Carry out the action once the report is on disk; returns the process's exit code.
-    pub fn perform(&self, flow: &Flow, report_path: Option<&Path>) -> Result<i32> {
+    /// Carry out the action once the report (and every other output) is on disk. Returns the
+    /// process's exit code: 194 for the SSM agent, else `code` (usually [`Finished::exit_code`],
+    /// possibly changed by later checks such as `--fail-on`).
+    pub fn perform(&self, flow: &Flow, report_path: Option<&Path>, code: i32) -> Result<i32> {
         Ok(perform(
             &self.decision.action,
             flow.root,
             &self.decision.need.reasons,
             report_path,
         )?
-        .unwrap_or(self.exit_code))
+        .unwrap_or(code))
     }
 }
 

@@ -34,6 +34,7 @@
 //! sources.list with `Dir::Etc::SourceParts` on an empty directory and the lists in a private
 //! directory, so neither the system's sources nor its downloaded lists change.
 
+pub mod install;
 mod parse;
 
 use std::path::{Path, PathBuf};

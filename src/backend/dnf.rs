@@ -59,25 +59,7 @@ const RPMDB_FILES: [&str; 3] = ["rpmdb.sqlite", "Packages", "Packages.db"];
 pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
     let scratch = Scratch::new()?;
     let conf = DnfConf::read(opts.root)?;
-    let reposdir = match scratch.sources_reposdir(opts.sources)? {
-        Some(dir) => Some(dir),
-        None if !is_host(opts.root) => Some(conf.reposdirs_in_root(opts.root)),
-        None => None,
-    };
-    let config = if is_host(opts.root) {
-        None
-    } else {
-        Some(match &conf.path {
-            Some(p) => p.clone(),
-            None => scratch.empty_file("dnf.conf")?,
-        })
-    };
-    let invocation = Invocation {
-        root: opts.root,
-        config,
-        reposdir,
-        refresh: opts.refresh,
-    };
+    let invocation = Invocation::new(opts.root, &conf, opts.sources, opts.refresh, &scratch)?;
     let (installed, output) = beside_rpm(opts.root, || {
         match run_repoquery(&invocation, None) {
             Err(e) if e.releasever_undetected && !is_host(opts.root) => {
@@ -177,7 +159,10 @@ fn require_rpmdb(root: &Path) -> Result<Option<PathBuf>> {
 }
 
 /// Installed packages of `root` (`/` = the host), from its rpm database at `dbpath`.
-fn installed_packages(root: &Path, dbpath: Option<&Path>) -> Result<Vec<InstalledPackage>> {
+pub(crate) fn installed_packages(
+    root: &Path,
+    dbpath: Option<&Path>,
+) -> Result<Vec<InstalledPackage>> {
     let host = is_host(root);
     let mut cmd = Cmd::new("rpm");
     if !host {
@@ -259,8 +244,12 @@ fn evr(epoch: &str, version: &str, release: &str) -> String {
 // Available packages: dnf repoquery
 // ------------------------------------------------------------------------------------------------
 
-/// How to call dnf for this system.
-struct Invocation<'a> {
+/// What dnf prints when it cannot tell the release version of an image root (no package there
+/// provides `system-release(releasever)`).
+pub(crate) const RELEASEVER_UNDETECTED: &str = "Unable to detect release version";
+
+/// How to call dnf for this system (shared with install, `dnf_install.rs`).
+pub(crate) struct Invocation<'a> {
     root: &'a Path,
     /// `--config` (image roots only).
     config: Option<PathBuf>,
@@ -269,9 +258,48 @@ struct Invocation<'a> {
     refresh: bool,
 }
 
-impl Invocation<'_> {
+impl<'a> Invocation<'a> {
+    /// dnf for `root`: confined to it when it is an image, with the baseline's Sources (written
+    /// into `scratch`) instead of the configured repositories when there are any.
+    pub(crate) fn new(
+        root: &'a Path,
+        conf: &DnfConf,
+        sources: &[PatchSource],
+        refresh: bool,
+        scratch: &Scratch,
+    ) -> Result<Invocation<'a>> {
+        let reposdir = match scratch.sources_reposdir(sources)? {
+            Some(dir) => Some(dir),
+            None if !is_host(root) => Some(conf.reposdirs_in_root(root)),
+            None => None,
+        };
+        let config = if is_host(root) {
+            None
+        } else {
+            Some(match &conf.path {
+                Some(p) => p.clone(),
+                None => scratch.empty_file("dnf.conf")?,
+            })
+        };
+        Ok(Invocation {
+            root,
+            config,
+            reposdir,
+            refresh,
+        })
+    }
+
     fn command(&self, releasever: Option<&str>) -> Cmd {
         let mut args: Vec<OsString> = vec!["-q".into(), "-y".into()];
+        args.extend(self.isolation(releasever));
+        args.push(if self.refresh { "--refresh" } else { "-C" }.into());
+        args.extend(["repoquery".into(), "--qf".into(), REPOQUERY_QF.into()]);
+        Cmd::new("dnf").args(args)
+    }
+
+    /// The options that confine dnf to the system and to this run's repositories.
+    pub(crate) fn isolation(&self, releasever: Option<&str>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = Vec::new();
         if !is_host(self.root) {
             let mut root = OsString::from("--installroot=");
             root.push(self.root);
@@ -291,9 +319,7 @@ impl Invocation<'_> {
         if let Some(v) = releasever {
             args.push(format!("--releasever={v}").into());
         }
-        args.push(if self.refresh { "--refresh" } else { "-C" }.into());
-        args.extend(["repoquery".into(), "--qf".into(), REPOQUERY_QF.into()]);
-        Cmd::new("dnf").args(args)
+        args
     }
 }
 
@@ -316,7 +342,7 @@ fn run_repoquery(inv: &Invocation, releasever: Option<&str>) -> Result<Output, R
         }
         return Ok(out);
     }
-    let releasever_undetected = stderr.contains("Unable to detect release version");
+    let releasever_undetected = stderr.contains(RELEASEVER_UNDETECTED);
     let mut error: Error = out
         .expect_success()
         .err()
@@ -393,7 +419,7 @@ pub(crate) fn unique_repositories(offered: &[AvailablePackage]) -> Vec<String> {
 
 /// What we need from `[main]` of dnf.conf.
 #[derive(Debug, Default)]
-struct DnfConf {
+pub(crate) struct DnfConf {
     /// The file itself (inside the root for `--root`), when it exists.
     path: Option<PathBuf>,
     cachedir: Option<String>,
@@ -401,7 +427,7 @@ struct DnfConf {
 }
 
 impl DnfConf {
-    fn read(root: &Path) -> Result<DnfConf> {
+    pub(crate) fn read(root: &Path) -> Result<DnfConf> {
         let path = resolve_in_root(root, Path::new("/etc/dnf/dnf.conf"));
         if !path.is_file() {
             return Ok(DnfConf::default());

@@ -3,6 +3,8 @@
 
 pub mod apt;
 pub mod dnf;
+pub mod dnf_install;
+pub mod install;
 pub mod updateinfo;
 pub mod yum;
 

@@ -15,6 +15,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::baseline::PatchSource;
 use crate::error::Result;
 use crate::exec::Cmd;
 use crate::model::{AvailablePackage, Family, Inventory};
@@ -30,40 +31,11 @@ use super::ScanOptions;
 /// Gather the inventory through yum.
 pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
     let scratch = Scratch::new()?;
-    let conf_path = resolve_in_root(opts.root, Path::new("/etc/yum.conf"));
-    let conf_text = if conf_path.is_file() {
-        Some(fs_err::read_to_string(&conf_path)?)
-    } else {
-        None
-    };
-    let conf = |key: &str| conf_text.as_deref().and_then(|t| ini_value(t, "main", key));
+    let yum_conf = YumConf::read(opts.root)?;
+    let conf = |key: &str| yum_conf.get(key);
 
     let mut args: Vec<OsString> = vec!["-q".into(), "-y".into(), "--color=never".into()];
-    let host = is_host(opts.root);
-    if !host {
-        let mut a = OsString::from("--installroot=");
-        a.push(opts.root);
-        args.push(a);
-        args.push("-c".into());
-        args.push(if conf_text.is_some() {
-            conf_path.clone().into_os_string()
-        } else {
-            scratch.empty_file("yum.conf")?.into_os_string()
-        });
-        args.push("--noplugins".into());
-    }
-    let reposdir = match scratch.sources_reposdir(opts.sources)? {
-        Some(dir) => Some(dir),
-        None if !host => Some(reposdirs_in_root(
-            opts.root,
-            conf("reposdir").as_deref(),
-            "/etc/yum.repos.d, /etc/yum/repos.d",
-        )),
-        None => None,
-    };
-    if let Some(r) = reposdir {
-        args.push(format!("--setopt=reposdir={r}").into());
-    }
+    args.extend(yum_conf.isolation(opts.root, opts.sources, &scratch)?);
     let (installed, out) = beside_rpm(opts.root, || {
         if opts.refresh {
             // yum 3 has no --refresh, and a repository's own metadata_expire outranks a global
@@ -98,6 +70,66 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
         available,
         advisories,
     })
+}
+
+/// The root's `/etc/yum.conf` (shared with install, `dnf_install.rs`).
+pub(crate) struct YumConf {
+    path: PathBuf,
+    text: Option<String>,
+}
+
+impl YumConf {
+    pub(crate) fn read(root: &Path) -> Result<YumConf> {
+        let path = resolve_in_root(root, Path::new("/etc/yum.conf"));
+        let text = if path.is_file() {
+            Some(fs_err::read_to_string(&path)?)
+        } else {
+            None
+        };
+        Ok(YumConf { path, text })
+    }
+
+    fn get(&self, key: &str) -> Option<String> {
+        self.text.as_deref().and_then(|t| ini_value(t, "main", key))
+    }
+
+    /// The options that confine yum to `root` when it is an image (its yum.conf, no plugins, its
+    /// repository directories) and put the baseline's Sources (written into `scratch`) in place
+    /// of the configured repositories.
+    pub(crate) fn isolation(
+        &self,
+        root: &Path,
+        sources: &[PatchSource],
+        scratch: &Scratch,
+    ) -> Result<Vec<OsString>> {
+        let mut args: Vec<OsString> = Vec::new();
+        let host = is_host(root);
+        if !host {
+            let mut a = OsString::from("--installroot=");
+            a.push(root);
+            args.push(a);
+            args.push("-c".into());
+            args.push(if self.text.is_some() {
+                self.path.clone().into_os_string()
+            } else {
+                scratch.empty_file("yum.conf")?.into_os_string()
+            });
+            args.push("--noplugins".into());
+        }
+        let reposdir = match scratch.sources_reposdir(sources)? {
+            Some(dir) => Some(dir),
+            None if !host => Some(reposdirs_in_root(
+                root,
+                self.get("reposdir").as_deref(),
+                "/etc/yum.repos.d, /etc/yum/repos.d",
+            )),
+            None => None,
+        };
+        if let Some(r) = reposdir {
+            args.push(format!("--setopt=reposdir={r}").into());
+        }
+        Ok(args)
+    }
 }
 
 /// Parse yum 3 `list` / `check-update` output: rows of `name.arch  [epoch:]version-release

@@ -117,6 +117,46 @@ pub struct Reboot {
     pub action: String,
 }
 
+/// What `install` set out to do and did (absent for Scan). See docs/install.md.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstallRecord {
+    /// RebootIfNeeded or NoReboot, as given.
+    pub reboot_option: String,
+    /// `--reboot-command`, when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reboot_command: Option<String>,
+    /// The InstallOverrideList file, when one replaced the baseline's decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_override_list: Option<String>,
+    /// Every `name.arch` the run set out to bring to a version.
+    pub requested: Vec<PackageChange>,
+    /// The package-manager transactions, in order.
+    pub transactions: Vec<TransactionRecord>,
+    /// How many dry runs were needed to keep rejected packages out (BLOCK).
+    pub simulations: usize,
+    /// Every installed package this run changed, before and after (`null` = not installed).
+    pub changed: Vec<PackageChange>,
+}
+
+/// One `name.arch` going from one version to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackageChange {
+    pub id: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// One package-manager transaction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TransactionRecord {
+    /// `name.arch=version` of every package named.
+    pub packages: Vec<String>,
+    pub command: String,
+    /// None when the package manager was killed by a signal.
+    pub exit_code: Option<i32>,
+    pub seconds: f64,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -134,6 +174,9 @@ pub struct Report {
     pub patches: Vec<PatchEntry>,
     pub candidates: Vec<CandidateEntry>,
     pub reboot: Reboot,
+    /// Install only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install: Option<InstallRecord>,
     pub errors: Vec<String>,
 }
 
@@ -244,6 +287,7 @@ impl Report {
                 reasons: Vec::new(),
                 action: "none".into(),
             },
+            install: None,
             errors: Vec::new(),
         };
         report.refresh_summary();
@@ -316,7 +360,9 @@ fn candidate_entry(
     fmt_version: &dyn Fn(&str) -> String,
 ) -> CandidateEntry {
     let (rules, list, rejected) = match &c.verdict {
-        Verdict::Approved { rules, list } => (rules.clone(), list.as_ref().map(|l| l.entry), None),
+        Verdict::Approved { rules, list } => {
+            (rules.iter().collect(), list.as_ref().map(|l| l.entry), None)
+        }
         Verdict::Rejected { entry } => (Vec::new(), None, Some(*entry)),
         Verdict::NotApproved { .. } => (Vec::new(), None, None),
     };

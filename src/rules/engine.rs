@@ -4,6 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use chrono::{DateTime, Duration, NaiveTime, Utc};
 
@@ -80,13 +81,34 @@ impl Candidate<'_> {
 pub enum Verdict<'a> {
     /// Approved by these rules (indexes into ApprovalRules.PatchRules) and/or the approved list.
     Approved {
-        rules: Vec<usize>,
+        rules: RuleSet,
         list: Option<ListMatch>,
     },
     /// Matches RejectedPatches[entry]; rejection beats every approval.
     Rejected { entry: usize },
     /// Nothing approves it; one miss per rule (and per matching list entry) says why.
-    NotApproved { misses: Vec<Miss<'a>> },
+    NotApproved { misses: Rc<[Miss<'a>]> },
+}
+
+/// A set of approval-rule indexes (a baseline has at most 10 rules; 64 are representable).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RuleSet(u64);
+
+impl RuleSet {
+    pub fn insert(&mut self, rule: usize) {
+        if rule < 64 {
+            self.0 |= 1 << rule;
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The indexes, ascending.
+    pub fn iter(self) -> impl Iterator<Item = usize> {
+        (0..64).filter(move |i| self.0 & (1 << i) != 0)
+    }
 }
 
 /// How the approved list matched.
@@ -205,7 +227,7 @@ struct Version<'a> {
 
 /// Rule outcomes per advisory: (approving rules, misses).
 struct RuleCache<'a> {
-    by_advisory: Vec<Option<(Vec<usize>, Vec<Miss<'a>>)>>,
+    by_advisory: Vec<Option<(RuleSet, Rc<[Miss<'a>]>)>>,
     /// The ApprovedPatches id entry naming each advisory (by id, CVE or Bugzilla), if any.
     id_by_advisory: Vec<Option<Option<usize>>>,
 }
@@ -402,7 +424,9 @@ impl<'b, 'a> Engine<'b, 'a> {
             advisories,
             security,
             release_date: None,
-            verdict: Verdict::NotApproved { misses: Vec::new() },
+            verdict: Verdict::NotApproved {
+                misses: Rc::from(Vec::new()),
+            },
             compliance_level: ComplianceLevel::Unspecified,
         };
         if let Some(entry) = rejected.first_match(family, group.name, group.arch, v.version) {
@@ -433,8 +457,8 @@ impl<'b, 'a> Engine<'b, 'a> {
         // The rules, once per advisory (a version may be in several; an advisory's outcome is
         // the same for every package in it, so it is computed once); the first advisory that
         // some rule approves becomes the version's primary one.
-        let mut approving_rules = Vec::new();
-        let mut misses = Vec::new();
+        let mut approving_rules = RuleSet::default();
+        let mut misses: Rc<[Miss<'a>]> = Rc::from(Vec::new());
         if v.advisories.is_empty() {
             let date = self.release_date(&cand, None);
             let attrs = self.attrs(&inv.product, &cand, None);
@@ -448,13 +472,13 @@ impl<'b, 'a> Engine<'b, 'a> {
                     self.rules(&attrs, true, self.release_date(&cand, Some(adv)), now)
                 });
                 if !outcome.0.is_empty() {
-                    approving_rules = outcome.0.clone();
+                    approving_rules = outcome.0;
                     cand.primary = Some(adv);
                     cand.release_date = adv.release_date();
                     break;
                 }
                 if k == 0 {
-                    misses = outcome.1.clone();
+                    misses = Rc::clone(&outcome.1);
                     cand.release_date = adv.release_date();
                 }
             }
@@ -464,18 +488,20 @@ impl<'b, 'a> Engine<'b, 'a> {
             .as_ref()
             .is_some_and(|_| security || self.baseline.approved_patches_enable_non_security);
         if let (Some(l), false) = (&list, list_ok) {
-            misses.push(Miss::ListNonSecurity { entry: l.entry });
+            let mut more = misses.to_vec();
+            more.push(Miss::ListNonSecurity { entry: l.entry });
+            misses = Rc::from(more);
         }
         if approving_rules.is_empty() && !list_ok {
             if misses.is_empty() {
-                misses.push(Miss::NoRules);
+                misses = Rc::from(vec![Miss::NoRules]);
             }
             cand.verdict = Verdict::NotApproved { misses };
             return cand;
         }
         let mut level = approving_rules
             .iter()
-            .map(|&r| self.baseline.approval_rules[r].compliance_level)
+            .map(|r| self.baseline.approval_rules[r].compliance_level)
             .max()
             .unwrap_or_default();
         if list_ok {
@@ -548,20 +574,23 @@ impl<'b, 'a> Engine<'b, 'a> {
         security: bool,
         date: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> (Vec<usize>, Vec<Miss<'a>>) {
+    ) -> (RuleSet, Rc<[Miss<'a>]>) {
         let b = self.baseline;
         if let Some((filter, actual)) = failing_filter(&b.global_filters, attrs) {
-            return (Vec::new(), vec![Miss::GlobalFilter { filter, actual }]);
+            return (
+                RuleSet::default(),
+                Rc::from(vec![Miss::GlobalFilter { filter, actual }]),
+            );
         }
-        let mut approving = Vec::new();
+        let mut approving = RuleSet::default();
         let mut misses = Vec::new();
         for (ri, rule) in b.approval_rules.iter().enumerate() {
             match self.rule_outcome(ri, rule, attrs, security, date, now) {
-                None => approving.push(ri),
+                None => approving.insert(ri),
                 Some(m) => misses.push(m),
             }
         }
-        (approving, misses)
+        (approving, Rc::from(misses))
     }
 
     fn rule_outcome(
@@ -840,7 +869,7 @@ pub fn describe(b: &Baseline, c: &Candidate) -> String {
         Verdict::Approved { rules, list } => {
             let mut parts: Vec<String> = rules
                 .iter()
-                .map(|&r| {
+                .map(|r| {
                     let mut s = format!("approved by ApprovalRules.PatchRules[{r}]");
                     let mut facts = Vec::new();
                     if let Some(cls) = c.classification() {

@@ -43,7 +43,7 @@ impl Fixtures {
     pub(crate) fn template(&self) -> PathBuf {
         self.dir.join("template")
     }
-    fn archive(&self, name: &str) -> PathBuf {
+    pub(crate) fn archive(&self, name: &str) -> PathBuf {
         self.dir.join("archive").join(name)
     }
 }
@@ -150,7 +150,7 @@ impl Case {
     }
 }
 
-fn chmod_755(path: &Path) {
+pub(crate) fn chmod_755(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
@@ -719,7 +719,7 @@ fn host_openssh_client_security_version_older_than_point_release() {
 // Scenarios through the CLI (engine + report from main)
 
 /// A DEBIAN baseline with one rule.
-fn debian_baseline(filters: Value, enable_non_security: bool, extra: Value) -> Value {
+pub(crate) fn debian_baseline(filters: Value, enable_non_security: bool, extra: Value) -> Value {
     let mut b = json!({
         "BaselineId": "pb-0123456789abcdef0",
         "Name": "fixture-debian",
@@ -743,12 +743,12 @@ fn debian_baseline(filters: Value, enable_non_security: bool, extra: Value) -> V
     b
 }
 
-fn all_priorities() -> Value {
+pub(crate) fn all_priorities() -> Value {
     json!([{"Key": "PRIORITY", "Values": ["Required", "Important", "Standard", "Optional", "Extra"]}])
 }
 
 /// id → (state, target) of every patch entry.
-fn states(report: &Value) -> BTreeMap<String, (String, Option<String>)> {
+pub(crate) fn states(report: &Value) -> BTreeMap<String, (String, Option<String>)> {
     report["patches"]
         .as_array()
         .unwrap()
@@ -766,7 +766,7 @@ fn states(report: &Value) -> BTreeMap<String, (String, Option<String>)> {
 }
 
 /// The ids in `state`.
-fn in_state(report: &Value, state: &str) -> Vec<String> {
+pub(crate) fn in_state(report: &Value, state: &str) -> Vec<String> {
     states(report)
         .into_iter()
         .filter(|(_, (s, _))| s == state)

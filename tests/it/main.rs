@@ -9,6 +9,8 @@ mod baseline;
 mod cli;
 mod common;
 mod dnf;
+mod install_apt;
+mod install_dnf;
 mod packaging;
 mod reboot;
 mod ssm_document;

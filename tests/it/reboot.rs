@@ -157,6 +157,7 @@ impl Sim {
         let cmd = match &self.pm {
             Pm::Deb(case) => patchbaseline::exec::Cmd::new("dpkg")
                 .arg(format!("--root={root}"))
+                .arg(format!("--log={root}/var/log/dpkg.log"))
                 .args(["--force-script-chrootless", "-i"])
                 .args(packages.iter().map(|d| case.fix.dir.join("debs").join(d))),
             Pm::Rpm(fix, _) => patchbaseline::exec::Cmd::new("dnf")
@@ -197,6 +198,7 @@ impl Sim {
                 (session, self.gather(), Vec::new(), req.exit_code, true)
             }
             Prepared::Install(session) => {
+                reboot::before_install(&flow)?;
                 let before = self.gather();
                 self.install_packages(packages);
                 let after = self.gather();
@@ -222,7 +224,7 @@ impl Sim {
         )?;
         patchbaseline::fsutil::write_atomic(&self.report_path(), report.to_json().as_bytes())
             .unwrap();
-        let code = finished.perform(&flow, Some(&self.report_path()))?;
+        let code = finished.perform(&flow, Some(&self.report_path()), finished.exit_code)?;
         Ok((code, Some(report)))
     }
 

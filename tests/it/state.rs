@@ -409,6 +409,7 @@ fn dpkg_status_of(root: &Path, package: &str) -> String {
 fn unpack_only(case: &Case, deb: &str) {
     let out = run(Command::new("dpkg")
         .arg(format!("--root={}", case.root.display()))
+        .arg(format!("--log={}/var/log/dpkg.log", case.root.display()))
         .arg("--force-script-chrootless")
         .arg("--unpack")
         .arg(case.fix.dir.join("debs").join(deb)));
@@ -444,7 +445,7 @@ fn interrupted_dpkg_is_refused_naming_the_fix_and_repaired_with_auto() {
     let hint = e.hint.unwrap();
     assert!(
         hint.contains(&format!(
-            "dpkg --root={} --force-script-chrootless --configure -a",
+            "dpkg --root={0} --log={0}/var/log/dpkg.log --configure -a",
             case.root.display()
         )) && hint.contains("--dpkg-repair auto"),
         "{hint}"
@@ -462,6 +463,11 @@ fn interrupted_dpkg_is_refused_naming_the_fix_and_repaired_with_auto() {
         "1.1-1 install ok installed"
     );
     assert_eq!(lock::dpkg_interrupted(&case.root).unwrap(), None);
+    let log = std::fs::read_to_string(case.root.join("var/log/dpkg.log")).unwrap();
+    assert!(
+        log.contains("configure openssl-sim:all 1.1-1"),
+        "dpkg logged into the root, not into the host's /var/log/dpkg.log:\n{log}"
+    );
 }
 
 #[test]
@@ -558,4 +564,165 @@ fn sigterm_lets_the_package_manager_child_finish_then_exits_5() {
         "it exited by itself, not by the signal"
     );
     assert_eq!(status.code(), Some(5), "we exit 5 after it finished");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through `patchbaseline install`: a transaction that waits for the test (slowpre-sim's preinst,
+// tests/fixtures/deb/build.sh template-slow).
+
+/// A copy of template-slow: v1 installed, slowpre-sim 2.0-1 offered by a security archive.
+struct SlowRoot {
+    tmp: tempfile::TempDir,
+    root: std::path::PathBuf,
+}
+
+impl SlowRoot {
+    fn new(test: &str) -> Option<SlowRoot> {
+        let fix = crate::apt::fixtures(test)?;
+        let tmp = tempfile::tempdir().unwrap();
+        // apt's download methods run as _apt: let it reach the copy.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let root = tmp.path().join("root");
+        let out = run(Command::new("cp")
+            .arg("-a")
+            .arg(fix.dir.join("template-slow"))
+            .arg(&root));
+        assert!(out.status.success(), "{}", show(&out));
+        assert!(root.join("etc/fixture-root").exists());
+        Some(SlowRoot { tmp, root })
+    }
+
+    /// `patchbaseline install` in a process group of its own (as an agent runs a job), stderr
+    /// to `name.err`, the report to `name.json`, a reboot command that records into `reboots`.
+    fn install(&self, name: &str, extra: &[&str]) -> Child {
+        let err = std::fs::File::create(self.tmp.path().join(format!("{name}.err"))).unwrap();
+        patchbaseline()
+            .args(["install", "--no-refresh", "--root"])
+            .arg(&self.root)
+            .arg("--report")
+            .arg(self.tmp.path().join(format!("{name}.json")))
+            .arg("--reboot-command")
+            .arg(format!(
+                "echo reboot >> {}/reboots",
+                self.tmp.path().display()
+            ))
+            .args(extra)
+            .process_group(0)
+            .stdout(Stdio::null())
+            .stderr(err)
+            .spawn()
+            .unwrap()
+    }
+
+    fn stderr(&self, name: &str) -> String {
+        std::fs::read_to_string(self.tmp.path().join(format!("{name}.err"))).unwrap_or_default()
+    }
+
+    fn report(&self, name: &str) -> Value {
+        read_json(&self.tmp.path().join(format!("{name}.json")))
+    }
+
+    /// Wait until the preinst runs: the install is inside its transaction.
+    fn wait_for_transaction(&self) {
+        let started = self.root.join("tmp/slowpre-started");
+        wait_for("slowpre-sim's preinst", || started.exists());
+    }
+
+    fn let_transaction_finish(&self) {
+        std::fs::write(self.root.join("tmp/slowpre-go"), "").unwrap();
+    }
+}
+
+#[test]
+fn sigterm_during_an_install_lets_the_transaction_finish_then_exits_5() {
+    let Some(r) =
+        SlowRoot::new("sigterm_during_an_install_lets_the_transaction_finish_then_exits_5")
+    else {
+        return;
+    };
+    let mut child = r.install("install", &[]);
+    r.wait_for_transaction();
+    // SIGTERM to the whole job, as an agent cancelling it does.
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_for("patchbaseline to see the signal", || {
+        r.stderr("install").contains("signal received")
+    });
+    r.let_transaction_finish();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(5), "{}", r.stderr("install"));
+
+    // The transaction ran to its end: dpkg installed everything and left nothing half-done.
+    assert!(r.root.join("tmp/slowpre-finished").exists());
+    assert_eq!(
+        dpkg_status_of(&r.root, "slowpre-sim"),
+        "2.0-1 install ok installed"
+    );
+    assert_eq!(
+        dpkg_status_of(&r.root, "linux-image-sim"),
+        "2.0-1 install ok installed"
+    );
+    assert_eq!(lock::dpkg_interrupted(&r.root).unwrap(), None);
+
+    // The report says so, and no reboot happened although the kernel needs one.
+    let report = r.report("install");
+    assert_eq!(report["interrupted"], true);
+    assert!(
+        report["errors"]
+            .to_string()
+            .contains("interrupted by SIGTERM"),
+        "{:#}",
+        report["errors"]
+    );
+    assert_eq!(patch(&report, "slowpre-sim.all")["state"], "Installed");
+    assert_eq!(
+        patch(&report, "linux-image-sim.all")["state"],
+        "InstalledPendingReboot"
+    );
+    assert_eq!(report["reboot"]["required"], true);
+    assert_eq!(report["reboot"]["action"], "not-permitted");
+    assert!(!r.tmp.path().join("reboots").exists(), "no reboot command");
+}
+
+#[test]
+fn a_second_install_waits_for_the_first_then_exits_4_naming_it() {
+    let Some(r) = SlowRoot::new("a_second_install_waits_for_the_first_then_exits_4_naming_it")
+    else {
+        return;
+    };
+    let mut first = r.install("first", &[]);
+    r.wait_for_transaction();
+    let status = std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap();
+
+    let mut second = r.install("second", &["--lock-timeout", "1"]);
+    let code = second.wait().unwrap().code();
+    let err = r.stderr("second");
+    assert_eq!(code, Some(4), "{err}");
+    assert!(
+        err.contains(&format!("pid {} (", first.id())) && err.contains("patchbaseline install"),
+        "names the first run's pid and command line: {err}"
+    );
+    assert!(
+        err.contains("waiting for another patchbaseline run"),
+        "{err}"
+    );
+    assert!(
+        !r.tmp.path().join("second.json").exists(),
+        "no report, nothing done"
+    );
+
+    r.let_transaction_finish();
+    let code = first.wait().unwrap().code();
+    assert_eq!(code, Some(0), "{}", r.stderr("first"));
+    assert_ne!(
+        std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap(),
+        status,
+        "the first run completed its install"
+    );
+    assert_eq!(
+        std::fs::read_to_string(r.tmp.path().join("reboots")).unwrap(),
+        "reboot\n",
+        "the first run's kernel update asked for its reboot"
+    );
 }

@@ -52,6 +52,7 @@ fn report(os: OperatingSystem, patches: Vec<PatchEntry>) -> Report {
         patches,
         candidates: vec![],
         reboot: Reboot::default(),
+        install: None,
         errors: vec![],
     };
     r.refresh_summary();

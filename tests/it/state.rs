@@ -596,23 +596,35 @@ impl SlowRoot {
     /// `patchbaseline install` in a process group of its own (as an agent runs a job), stderr
     /// to `name.err`, the report to `name.json`, a reboot command that records into `reboots`.
     fn install(&self, name: &str, extra: &[&str]) -> Child {
+        let recorder = format!("echo reboot >> {}/reboots", self.tmp.path().display());
+        self.command(name, &[&["--reboot-command", &recorder], extra].concat())
+            .spawn()
+            .unwrap()
+    }
+
+    /// `patchbaseline install` as the SSM agent runs it (no reboot command: the reboot is exit
+    /// 194, a number returned to the test), with a boot id file. The exit code.
+    fn install_under_ssm(&self, name: &str, boot: &Path) -> Option<i32> {
+        self.command(name, &["--boot-id-file", &boot.display().to_string()])
+            .env("AWS_SSM_INSTANCE_ID", "i-0123456789abcdef0")
+            .env("SSM_COMMAND_ID", "0b5a0c5e-1d2f-4c3b-8a9d-7e6f5a4b3c21")
+            .status()
+            .unwrap()
+            .code()
+    }
+
+    fn command(&self, name: &str, extra: &[&str]) -> Command {
         let err = std::fs::File::create(self.tmp.path().join(format!("{name}.err"))).unwrap();
-        patchbaseline()
-            .args(["install", "--no-refresh", "--root"])
+        let mut cmd = patchbaseline();
+        cmd.args(["install", "--no-refresh", "--root"])
             .arg(&self.root)
             .arg("--report")
             .arg(self.tmp.path().join(format!("{name}.json")))
-            .arg("--reboot-command")
-            .arg(format!(
-                "echo reboot >> {}/reboots",
-                self.tmp.path().display()
-            ))
             .args(extra)
             .process_group(0)
             .stdout(Stdio::null())
-            .stderr(err)
-            .spawn()
-            .unwrap()
+            .stderr(err);
+        cmd
     }
 
     fn stderr(&self, name: &str) -> String {
@@ -724,5 +736,61 @@ fn a_second_install_waits_for_the_first_then_exits_4_naming_it() {
         std::fs::read_to_string(r.tmp.path().join("reboots")).unwrap(),
         "reboot\n",
         "the first run's kernel update asked for its reboot"
+    );
+}
+
+#[test]
+fn under_the_ssm_agent_install_exits_194_and_its_rerun_after_the_reboot_installs_nothing() {
+    let Some(r) = SlowRoot::new(
+        "under_the_ssm_agent_install_exits_194_and_its_rerun_after_the_reboot_installs_nothing",
+    ) else {
+        return;
+    };
+    r.let_transaction_finish();
+    let boot = r.tmp.path().join("boot_id");
+    std::fs::write(&boot, "boot-1\n").unwrap();
+
+    assert_eq!(
+        r.install_under_ssm("first", &boot),
+        Some(194),
+        "{}",
+        r.stderr("first")
+    );
+    let first = r.report("first");
+    assert_eq!(first["reboot"]["action"], "ssm-exit-194");
+    assert_eq!(
+        dpkg_status_of(&r.root, "linux-image-sim"),
+        "2.0-1 install ok installed"
+    );
+    let status = std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap();
+
+    // The agent runs the document again but did not reboot: ask again, install nothing.
+    assert_eq!(r.install_under_ssm("again", &boot), Some(194));
+    assert!(
+        r.stderr("again")
+            .contains("has not happened yet (attempt 2 of 3)"),
+        "{}",
+        r.stderr("again")
+    );
+    assert!(!r.tmp.path().join("again.json").exists());
+
+    // Rebooted: the re-run reports the system as it is and exits as the install did.
+    std::fs::write(&boot, "boot-2\n").unwrap();
+    assert_eq!(
+        r.install_under_ssm("after", &boot),
+        Some(0),
+        "{}",
+        r.stderr("after")
+    );
+    let after = r.report("after");
+    assert_eq!(after["operation"], "Install");
+    assert_eq!(after["install"], Value::Null, "nothing was installed");
+    assert_eq!(patch(&after, "linux-image-sim.all")["state"], "Installed");
+    assert_eq!(after["reboot"]["action"], "none");
+    assert_eq!(after["summary"]["Compliance"], "COMPLIANT", "{after:#}");
+    assert_eq!(
+        std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap(),
+        status,
+        "the re-run did not touch dpkg"
     );
 }

@@ -41,11 +41,20 @@ fi
 # No test may touch this machine's packages: the host's package-manager state is recorded before
 # the suite and checked after it.
 guard=$(mktemp)
-trap 'rm -f "${guard:?}"' EXIT
+skips=$(mktemp)
+trap 'rm -f "${guard:?}" "${skips:?}"' EXIT
 scripts/host-guard.sh snapshot "$guard"
 
 echo "== cargo test"
-cargo test -- --test-threads="${TEST_THREADS:-4}"
+PATCHBASELINE_SKIP_LOG=$skips cargo test -- --test-threads="${TEST_THREADS:-4}"
+
+# Tests whose tool is missing skip themselves; say so loudly (CI installs every tool).
+if [[ -s $skips ]]; then
+  echo "== skipped tests ($(sort -u "$skips" | wc -l)):"
+  sort -u "$skips"
+else
+  echo "== skipped tests: none"
+fi
 
 echo "== host guard"
 scripts/host-guard.sh verify "$guard"

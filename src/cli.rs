@@ -164,7 +164,12 @@ pub struct ScanArgs {
     /// Read the current boot id from FILE instead of /proc/sys/kernel/random/boot_id (a different
     /// id means the system has rebooted since a package was recorded as pending). For tests and
     /// simulations.
-    #[arg(long, value_name = "FILE", hide = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        hide = true,
+        env = "PATCHBASELINE_BOOT_ID_FILE"
+    )]
     pub boot_id_file: Option<PathBuf>,
 }
 

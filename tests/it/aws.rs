@@ -479,10 +479,9 @@ fn run_scan_ignores_the_install_override_list() {
 }
 
 #[test]
-#[ignore = "needs install"]
-fn run_install_no_reboot_reports_pending_reboot() {
-    // Filled in when `patchbaseline install` lands: Install+NoReboot on an apt image root exits 0,
-    // reports InstalledPendingReboot and writes OperationType Install into the AWS files.
+fn run_install_with_an_inventory_is_refused_before_anything_runs() {
+    // Install needs a real system: a what-if inventory cannot be installed into (exit 2), and
+    // nothing is written.
     let o = Outputs::new();
     let out = o.scan(
         &[
@@ -494,7 +493,13 @@ fn run_install_no_reboot_reports_pending_reboot() {
         ],
         &["--instance-id", INSTANCE],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
-    let v = read_json(&o.path("inventory.json"));
-    assert_eq!(v["Items"][0]["Content"][0]["OperationType"], "Install");
+    assert_eq!(out.status.code(), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("inventory"),
+        "{}",
+        show(&out)
+    );
+    for f in ["report.json", "inventory.json", "compliance.json"] {
+        assert!(!o.path(f).exists(), "{f} was written by a refused run");
+    }
 }

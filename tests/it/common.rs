@@ -56,10 +56,22 @@ pub fn require_root(test: &str) -> bool {
     root
 }
 
-/// Print a loud skip line (visible with `--nocapture` and in nextest's output).
+/// Print a loud skip line (visible with `--nocapture` and in nextest's output) and, when
+/// `PATCHBASELINE_SKIP_LOG` names a file (scripts/test.sh sets it), append it there so the test
+/// run ends with the list of everything skipped.
 pub fn skip(test: &str, reason: &str) {
     eprintln!("SKIP {test}: {reason}");
     println!("SKIP {test}: {reason}");
+    if let Some(log) = std::env::var_os("PATCHBASELINE_SKIP_LOG") {
+        use std::io::Write;
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+        {
+            let _ = writeln!(f, "SKIP {test}: {reason}");
+        }
+    }
 }
 
 /// Run and capture; panics with the full output when the process could not start.

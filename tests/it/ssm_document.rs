@@ -8,12 +8,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::OnceLock;
 
 use regex::Regex;
 use serde_json::Value;
 
-use crate::common::{bin, read_json, require_root, require_tool, run, show};
+use crate::common::{bin, read_json, require_tool, run, show};
 
 const INSTANCE: &str = "i-0123456789abcdef0";
 const SNAPSHOT: &str = "6f1b4f3e-0c1d-4b8a-9a43-2f0e5c8d7b21";
@@ -348,39 +347,12 @@ fn unreachable_override_fails_before_anything_runs() {
 // ---------------------------------------------------------------------------------------------
 // Against apt image roots
 
-/// The apt fixtures (tests/fixtures/deb/build.sh) of this test process.
-fn apt_template(test: &str) -> Option<&'static Path> {
-    for tool in ["dpkg-deb", "apt-ftparchive", "apt-get", "dpkg"] {
-        require_tool(test, tool)?;
-    }
-    if !require_root(test) {
-        return None;
-    }
-    static FIX: OnceLock<PathBuf> = OnceLock::new();
-    Some(FIX.get_or_init(|| {
-        let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        std::fs::create_dir_all(base).unwrap();
-        // Directories of test processes that are gone are removed.
-        for entry in std::fs::read_dir(base).unwrap().flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some(pid) = name.strip_prefix("ssm-fixtures-") {
-                if !Path::new("/proc").join(pid).exists() {
-                    let _ = std::fs::remove_dir_all(entry.path());
-                }
-            }
-        }
-        let dir = base.join(format!("ssm-fixtures-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deb/build.sh");
-        let out = run(Command::new("bash").arg(&script).arg(&dir));
-        assert!(out.status.success(), "build.sh failed:\n{}", show(&out));
-        dir.join("template")
-    }))
-}
-
-/// A copy of the apt template root inside the agent's directory.
+/// A copy of the apt template root (tests/it/apt.rs fixtures) inside the agent's directory,
+/// with the install template's dpkg setting that lets its maintainer scripts run unchrooted
+/// (the fixture root has no shell of its own).
 fn apt_root(test: &str, agent: &Agent) -> Option<String> {
-    let template = apt_template(test)?;
+    let fix = crate::apt::fixtures(test)?;
+    let template = fix.template();
     use std::os::unix::fs::PermissionsExt;
     // apt's download methods run as _apt: let it reach the copy.
     std::fs::set_permissions(agent.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -388,6 +360,12 @@ fn apt_root(test: &str, agent: &Agent) -> Option<String> {
     let out = run(Command::new("cp").arg("-a").arg(template).arg(&root));
     assert!(out.status.success(), "{}", show(&out));
     assert!(root.join("etc/fixture-root").exists());
+    let dpkg_conf = "etc/apt/apt.conf.d/00fixture-dpkg";
+    std::fs::copy(
+        fix.dir.join("template-install").join(dpkg_conf),
+        root.join(dpkg_conf),
+    )
+    .unwrap();
     Some(root.display().to_string())
 }
 
@@ -504,13 +482,19 @@ fn fail_on_fails_the_command_but_keeps_the_data() {
 }
 
 #[test]
-#[ignore = "needs install/reboot from main"]
 fn install_that_needs_a_reboot_exits_194_then_0_after_the_reboot() {
     // Install with RebootIfNeeded upgrades linux-image-sim (its postinst asks for a reboot):
     // the script must exit 194 so the agent reboots; after the simulated reboot the agent runs
     // the same script again, which must exit 0 without installing anything more.
     let test = "install_that_needs_a_reboot_exits_194_then_0_after_the_reboot";
-    let agent = Agent::new();
+    let mut agent = Agent::new();
+    // The boot id patchbaseline reads, so the test can "reboot" by changing it.
+    let boot_id = agent.dir.path().join("boot_id");
+    std::fs::write(&boot_id, "11111111-1111-1111-1111-111111111111\n").unwrap();
+    agent.env.push((
+        "PATCHBASELINE_BOOT_ID_FILE".into(),
+        boot_id.display().to_string(),
+    ));
     let Some(root) = apt_root(test, &agent) else {
         return;
     };
@@ -525,14 +509,28 @@ fn install_that_needs_a_reboot_exits_194_then_0_after_the_reboot() {
     assert_eq!(out.status.code(), Some(194), "{}", show(&out));
     let report = read_json(&agent.reports().join("report.json"));
     assert_eq!(report["reboot"]["required"], true);
-    // The simulated reboot: the fixture's reboot flag goes away, as /run does at boot.
+    assert_eq!(report["reboot"]["action"], "ssm-exit-194", "{report:#}");
+    let dpkg_status = std::fs::read(Path::new(&root).join("var/lib/dpkg/status")).unwrap();
+    // The simulated reboot: a new boot id, and the reboot flag goes away as /run does at boot.
+    std::fs::write(&boot_id, "22222222-2222-2222-2222-222222222222\n").unwrap();
     let _ = std::fs::remove_file(Path::new(&root).join("run/reboot-required"));
     let out = agent.run(&params);
     assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    // The re-run installs nothing and reports the post-reboot state.
+    assert_eq!(
+        std::fs::read(Path::new(&root).join("var/lib/dpkg/status")).unwrap(),
+        dpkg_status,
+        "the re-run after the reboot changed packages"
+    );
+    let report = read_json(&agent.reports().join("report.json"));
+    assert_eq!(report["reboot"]["required"], false, "{report:#}");
+    assert_eq!(
+        report["summary"]["InstalledPendingRebootCount"], 0,
+        "{report:#}"
+    );
 }
 
 #[test]
-#[ignore = "needs install/reboot from main"]
 fn install_with_no_reboot_exits_0_and_reports_pending_reboot() {
     let test = "install_with_no_reboot_exits_0_and_reports_pending_reboot";
     let agent = Agent::new();

@@ -467,19 +467,32 @@ impl<'b, 'a> Engine<'b, 'a> {
         } else {
             for (k, &ai) in v.advisories.iter().enumerate() {
                 let adv = cand.advisories[k];
-                let outcome = cache.by_advisory[ai].get_or_insert_with(|| {
+                // An advisory's outcome is the same for every package in it, unless it has no
+                // date and each package's build time stands in.
+                let mut uncached = None;
+                let outcome = if adv.release_date().is_some() {
+                    &*cache.by_advisory[ai].get_or_insert_with(|| {
+                        let attrs = self.attrs(&inv.product, &cand, Some(adv));
+                        self.rules(&attrs, true, adv.release_date(), now)
+                    })
+                } else {
                     let attrs = self.attrs(&inv.product, &cand, Some(adv));
-                    self.rules(&attrs, true, self.release_date(&cand, Some(adv)), now)
-                });
+                    &*uncached.insert(self.rules(
+                        &attrs,
+                        true,
+                        self.release_date(&cand, Some(adv)),
+                        now,
+                    ))
+                };
                 if !outcome.0.is_empty() {
                     approving_rules = outcome.0;
                     cand.primary = Some(adv);
-                    cand.release_date = adv.release_date();
+                    cand.release_date = self.release_date(&cand, Some(adv));
                     break;
                 }
                 if k == 0 {
                     misses = Rc::clone(&outcome.1);
-                    cand.release_date = adv.release_date();
+                    cand.release_date = self.release_date(&cand, Some(adv));
                 }
             }
         }
@@ -516,8 +529,12 @@ impl<'b, 'a> Engine<'b, 'a> {
     }
 
     /// The first ApprovedPatches id entry (advisory, CVE or Bugzilla id) naming `adv`.
+    /// Advisory ids come in many shapes (`FEDORA-2024-5bd2c5a0b7`, `ALAS2KERNEL-5.10-2023-028`):
+    /// an entry read as a package expression still approves an advisory whose id it spells
+    /// exactly.
     fn id_entry(&self, adv: &Advisory) -> Option<usize> {
-        self.approved_ids
+        let by_id = self
+            .approved_ids
             .iter()
             .find(|id| match id.kind {
                 EntryKind::Advisory => adv.id == id.text,
@@ -525,7 +542,17 @@ impl<'b, 'a> Engine<'b, 'a> {
                 EntryKind::Bugzilla => adv.bugzillas.iter().any(|b| b == id.text),
                 EntryKind::Package => false,
             })
-            .map(|id| id.index)
+            .map(|id| id.index);
+        let by_spelling = || {
+            self.baseline
+                .approved_patches
+                .iter()
+                .position(|e| *e == adv.id)
+        };
+        match (by_id, by_spelling()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The date a rule's cut-off is measured from: the advisory's updated (else issued) date;
@@ -537,10 +564,11 @@ impl<'b, 'a> Engine<'b, 'a> {
     ) -> Option<DateTime<Utc>> {
         match self.family {
             Family::Deb => None,
-            Family::Rpm => match adv {
-                Some(a) => a.release_date(),
-                None => cand.available.and_then(|a| a.build_time),
-            },
+            // An advisory without dates is dated by the package's build time, as an update in
+            // no advisory is (AWS: no release date → build time → no delay).
+            Family::Rpm => adv
+                .and_then(Advisory::release_date)
+                .or_else(|| cand.available.and_then(|a| a.build_time)),
         }
     }
 
@@ -616,10 +644,15 @@ impl<'b, 'a> Engine<'b, 'a> {
         // auto-approval as unsupported there). No date at all means a delay of 0.
         let released = date?;
         let approvable_from = match rule.approval {
-            Approval::AfterDays(days) => released + Duration::days(i64::from(days)),
+            // A date so far in the future that the delay overflows is never approvable.
+            Approval::AfterDays(days) => released
+                .checked_add_signed(Duration::days(i64::from(days)))
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
             Approval::UntilDate(d) => {
                 // Released on or before that UTC day: anything released later never qualifies.
-                let end_of_day = (d + Duration::days(1)).and_time(NaiveTime::MIN).and_utc();
+                let end_of_day = d.succ_opt().map_or(DateTime::<Utc>::MAX_UTC, |next| {
+                    next.and_time(NaiveTime::MIN).and_utc()
+                });
                 if released < end_of_day {
                     return None;
                 }
@@ -919,7 +952,11 @@ fn date_fact(rule: &PatchRule, released: DateTime<Utc>) -> String {
         Approval::AfterDays(d) => format!(
             "released {}, approvable from {} (ApproveAfterDays {d})",
             fmt_date(released),
-            fmt_date(released + Duration::days(i64::from(d)))
+            fmt_date(
+                released
+                    .checked_add_signed(Duration::days(i64::from(d)))
+                    .unwrap_or(DateTime::<Utc>::MAX_UTC)
+            )
         ),
         Approval::UntilDate(u) => format!(
             "released {}, on or before ApproveUntilDate {u}",

@@ -866,3 +866,64 @@ fn reasons_name_the_list_entry_and_rule() {
         "{text}"
     );
 }
+
+#[test]
+fn advisory_ids_of_any_shape_approve_by_exact_spelling() {
+    // Fedora, EPEL and Amazon Linux 2 extras ids do not look like RHSA-2024:0001.
+    for id in [
+        "FEDORA-2024-5bd2c5a0b7",
+        "FEDORA-EPEL-2024-1a2b3c4d5e",
+        "ALAS2KERNEL-5.10-2023-028",
+    ] {
+        let inv = rpm_inv(
+            vec![inst("p", "1-1")],
+            vec![avail("p", "2-1")],
+            vec![adv(id, "Enhancement", None, 0, &[("p", "2-1")])],
+        );
+        let mut b = baseline(OperatingSystem::AmazonLinux2023, vec![]);
+        b.approved_patches = vec![id.into()];
+        let (st, _, reason) = state(&evaluate(&b, &inv, now()), "p.x86_64");
+        assert_eq!(st, PatchState::Missing, "{id}: {reason}");
+        assert!(reason.contains(id), "{reason}");
+    }
+}
+
+#[test]
+fn an_undated_advisory_is_dated_by_the_build_time() {
+    let mut a = adv(
+        "S-1",
+        "Security",
+        Some("Critical"),
+        0,
+        &[("p", "2-1"), ("q", "2-1")],
+    );
+    a.issued = None;
+    let mut fresh = avail("p", "2-1");
+    fresh.build_time = Some(now() - Duration::days(1));
+    let mut old = avail("q", "2-1");
+    old.build_time = Some(now() - Duration::days(30));
+    let inv = rpm_inv(
+        vec![inst("p", "1-1"), inst("q", "1-1")],
+        vec![fresh, old],
+        vec![a],
+    );
+    let e = evaluate(&al2023(), &inv, now());
+    // One advisory, two packages: each is judged by its own build time (no shared cache).
+    let (st, _, reason) = state(&e, "p.x86_64");
+    assert_eq!(st, PatchState::InstalledOther, "{reason}");
+    assert!(reason.contains("ApproveAfterDays 7"), "{reason}");
+    assert_eq!(state(&e, "q.x86_64").0, PatchState::Missing);
+}
+
+#[test]
+fn dates_at_the_end_of_time_do_not_panic() {
+    let mut a = adv("S-1", "Security", Some("Critical"), 0, &[("p", "2-1")]);
+    a.issued = Some(DateTime::<Utc>::MAX_UTC - Duration::days(1));
+    let inv = rpm_inv(vec![inst("p", "1-1")], vec![avail("p", "2-1")], vec![a]);
+    let (st, _, reason) = state(&evaluate(&al2023(), &inv, now()), "p.x86_64");
+    assert_eq!(st, PatchState::InstalledOther, "{reason}");
+    let mut b = al2023();
+    b.approval_rules[0].approval = Approval::UntilDate(NaiveDate::MAX);
+    let (st, _, _) = state(&evaluate(&b, &inv, now()), "p.x86_64");
+    assert_eq!(st, PatchState::Missing);
+}

@@ -27,7 +27,10 @@ pub fn compare_rpm(a: &str, b: &str) -> Ordering {
     if c_str(a) == c_str(b) {
         return Ordering::Equal;
     }
-    let (a, b) = (RpmEvr::parse(a), RpmEvr::parse(b));
+    compare_rpm_parts(&RpmEvr::parse(a), &RpmEvr::parse(b))
+}
+
+fn compare_rpm_parts(a: &RpmEvr, b: &RpmEvr) -> Ordering {
     // Epochs are ASCII digits, so rpmvercmp compares them as numbers; missing or empty is 0.
     compare_digits(
         a.epoch.unwrap_or_default().as_bytes(),
@@ -54,11 +57,68 @@ pub fn compare_deb(a: &str, b: &str) -> Ordering {
     if a == b {
         return Ordering::Equal;
     }
-    let (a, b) = (DebVersion::parse(a), DebVersion::parse(b));
+    compare_deb_parts(&DebVersion::parse(a), &DebVersion::parse(b))
+}
+
+fn compare_deb_parts(a: &DebVersion, b: &DebVersion) -> Ordering {
     compare_digits(a.epoch, b.epoch)
         .then_with(|| verrevcmp(a.upstream, b.upstream))
         .then_with(|| verrevcmp(a.revision, b.revision))
 }
+
+/// A version parsed once for many comparisons (sorting the versions of one package): compares
+/// exactly like [`compare`] on the strings it was made from.
+#[derive(Clone, Copy)]
+pub struct SortKey<'a> {
+    text: &'a str,
+    parts: Parts<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Parts<'a> {
+    Rpm(RpmEvr<'a>),
+    Deb(DebVersion<'a>),
+}
+
+impl<'a> SortKey<'a> {
+    pub fn new(family: Family, version: &'a str) -> SortKey<'a> {
+        let text = c_str(version);
+        let parts = match family {
+            Family::Rpm => Parts::Rpm(RpmEvr::parse(text)),
+            Family::Deb => Parts::Deb(DebVersion::parse(text.as_bytes())),
+        };
+        SortKey { text, parts }
+    }
+}
+
+impl Ord for SortKey<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if self.text == other.text {
+            return Ordering::Equal;
+        }
+        match (&self.parts, &other.parts) {
+            (Parts::Rpm(a), Parts::Rpm(b)) => compare_rpm_parts(a, b),
+            (Parts::Deb(a), Parts::Deb(b)) => compare_deb_parts(a, b),
+            // Keys of different families are never compared; keep the order total anyway.
+            (Parts::Rpm(_), Parts::Deb(_)) => Ordering::Less,
+            (Parts::Deb(_), Parts::Rpm(_)) => Ordering::Greater,
+        }
+    }
+}
+
+impl PartialOrd for SortKey<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SortKey<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for SortKey<'_> {}
 
 /// Compare two versions of the given family.
 pub fn compare(family: Family, a: &str, b: &str) -> Ordering {
@@ -162,6 +222,7 @@ fn run_len(s: &[u8], pred: impl Fn(u8) -> bool) -> usize {
 
 /// An RPM EVR the way `rpmverParse` holds it: `None` is a missing part (rpm's NULL), which
 /// orders differently from an empty one.
+#[derive(Clone, Copy)]
 struct RpmEvr<'a> {
     /// The leading ASCII digits when a `:` follows them ("" for `:1.0`, which rpm reads as 0).
     epoch: Option<&'a str>,
@@ -272,6 +333,7 @@ fn rpmvercmp_bytes(mut a: &[u8], mut b: &[u8]) -> Ordering {
 }
 
 /// A Debian version split as dpkg's `parseversion` does.
+#[derive(Clone, Copy)]
 struct DebVersion<'a> {
     /// ASCII digits ("" is 0).
     epoch: &'a [u8],
@@ -592,5 +654,51 @@ mod tests {
         assert_eq!(display_rpm("1.0"), "1.0");
         let huge = "123456789012345678901234567890";
         assert_eq!(display_rpm(&format!("{huge}:1-2")), format!("{huge}:1-2"));
+    }
+}
+
+#[cfg(test)]
+mod sort_key_tests {
+    use super::*;
+
+    #[test]
+    fn sort_key_orders_exactly_like_compare() {
+        let rpm = [
+            "1.0",
+            "1.0-1",
+            "1.0-",
+            "0:1.0-1",
+            "1:0.1-1",
+            "1.0~rc1-1",
+            "1.0^git1-1",
+            "2.0-1.el9",
+            "1.0a-1",
+            ":1.0",
+            "10-1",
+            "9-1",
+        ];
+        let deb = [
+            "1.0",
+            "1.0-1",
+            "0:1.0-0",
+            "1:0.1",
+            "1.0~rc1",
+            "1.0+b1",
+            "1.0-1~deb12u1",
+            " 2.0 ",
+            "1.0-1+deb12u2",
+            "a1",
+        ];
+        for (family, set) in [(Family::Rpm, &rpm[..]), (Family::Deb, &deb[..])] {
+            for a in set {
+                for b in set {
+                    assert_eq!(
+                        SortKey::new(family, a).cmp(&SortKey::new(family, b)),
+                        compare(family, a, b),
+                        "{family:?} {a:?} {b:?}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -367,17 +367,19 @@ impl<'b, 'a> Engine<'b, 'a> {
         let mut candidates = Vec::with_capacity(inv.available.len() + inv.installed.len());
         let mut packages = Vec::with_capacity(groups.len());
         let mut name_lower = String::new();
+        let mut approved = self.approved.relevant_for("");
+        let mut rejected = self.rejected.relevant_for("");
         for mut group in groups {
-            group
-                .versions
-                .sort_by(|a, b| version::compare(family, b.version, a.version));
+            group.versions.sort_by_cached_key(|v| {
+                std::cmp::Reverse(version::SortKey::new(family, v.version))
+            });
             group
                 .installed
                 .sort_by(|a, b| version::compare(family, &b.version, &a.version));
             name_lower.clear();
             name_lower.extend(group.name.chars().flat_map(char::to_lowercase));
-            let approved = self.approved.relevant_for(&name_lower);
-            let rejected = self.rejected.relevant_for(&name_lower);
+            approved.refill(&name_lower);
+            rejected.refill(&name_lower);
             let start = candidates.len();
             for v in std::mem::take(&mut group.versions) {
                 candidates

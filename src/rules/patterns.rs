@@ -75,8 +75,8 @@ struct Pattern {
     suffix: String,
     /// The whole entry lower-cased when it has no wildcard; matched by equality.
     literal: Option<String>,
-    /// The glob compiled to an anchored, case-insensitive regex when it has wildcards.
-    glob: Option<Regex>,
+    /// The glob (lower-cased, matched against lower-cased forms) when it has wildcards.
+    glob: Option<Glob>,
 }
 
 impl Pattern {
@@ -99,7 +99,7 @@ impl Pattern {
                     .map(|end| lower[end + 1..].to_string())
                     .unwrap_or_default(),
                 literal: None,
-                glob: Some(glob_to_regex(&lower)),
+                glob: Some(Glob::new(&lower)),
             },
         }
     }
@@ -133,67 +133,132 @@ impl Pattern {
         }
         match (&self.literal, &self.glob) {
             (Some(l), _) => l == form,
-            (None, Some(re)) => re.is_match(form),
+            (None, Some(g)) => g.is_match(form),
             (None, None) => false,
         }
     }
 }
 
-/// Translate a shell glob (`*`, `?`, `[...]`, `[!...]`) into an anchored regex, like fnmatch.
-fn glob_to_regex(glob: &str) -> Regex {
-    let mut re = String::with_capacity(glob.len() * 2 + 8);
-    re.push_str("(?is)^");
-    let chars: Vec<char> = glob.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        match chars[i] {
-            '*' => re.push_str(".*"),
-            '?' => re.push('.'),
-            '[' => {
-                // A bracket expression runs to the next ']' (a ']' right after '[' or '[!' is literal).
-                let mut j = i + 1;
-                if j < chars.len() && (chars[j] == '!' || chars[j] == '^') {
-                    j += 1;
-                }
-                if j < chars.len() && chars[j] == ']' {
-                    j += 1;
-                }
-                while j < chars.len() && chars[j] != ']' {
-                    j += 1;
-                }
-                if j >= chars.len() {
-                    re.push_str(r"\[");
-                } else {
-                    let mut class = String::from("[");
-                    let mut k = i + 1;
-                    if chars[k] == '!' || chars[k] == '^' {
-                        class.push('^');
-                        k += 1;
-                    }
-                    while k < j {
-                        let c = chars[k];
-                        if c == '\\' || c == '[' || c == '&' || c == '~' || (c == '^' && k > i + 1)
-                        {
-                            class.push('\\');
-                        }
-                        class.push(c);
-                        k += 1;
-                    }
-                    class.push(']');
-                    re.push_str(&class);
-                    i = j;
-                }
+/// One element of a compiled glob.
+#[derive(Debug, Clone)]
+enum Token {
+    Char(char),
+    /// `?`: any one character.
+    Any,
+    /// `*`: any run of characters.
+    Star,
+    /// `[...]` / `[!...]`: one character in (or not in) these inclusive ranges.
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
+}
+
+impl Token {
+    fn accepts(&self, c: char) -> bool {
+        match self {
+            Token::Char(t) => *t == c,
+            Token::Any => true,
+            Token::Star => false,
+            Token::Class { negated, ranges } => {
+                ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *negated
             }
-            c => re.push_str(&regex::escape(&c.to_string())),
         }
-        i += 1;
     }
-    re.push('$');
-    Regex::new(&re).unwrap_or_else(|_| {
-        // An odd bracket expression that the regex engine refuses: match it literally.
-        Regex::new(&format!("(?is)^{}$", regex::escape(glob)))
-            .expect("escaped text is a valid regex")
-    })
+}
+
+/// A shell glob (`*`, `?`, `[...]`, `[!...]`) matched like fnmatch without flags. Hand-written
+/// rather than a regex: compiling dozens of regexes into DFAs cost more than a whole
+/// evaluation's matching, and a glob needs only the classic star-backtracking walk.
+#[derive(Debug, Clone)]
+struct Glob {
+    tokens: Vec<Token>,
+}
+
+impl Glob {
+    fn new(glob: &str) -> Glob {
+        let chars: Vec<char> = glob.chars().collect();
+        let mut tokens = Vec::with_capacity(chars.len());
+        let mut i = 0;
+        while i < chars.len() {
+            match chars[i] {
+                '*' => {
+                    if !matches!(tokens.last(), Some(Token::Star)) {
+                        tokens.push(Token::Star);
+                    }
+                }
+                '?' => tokens.push(Token::Any),
+                '[' => match Glob::class(&chars[i + 1..]) {
+                    Some((token, used)) => {
+                        tokens.push(token);
+                        i += used;
+                    }
+                    // An unclosed bracket is a literal '['.
+                    None => tokens.push(Token::Char('[')),
+                },
+                c => tokens.push(Token::Char(c)),
+            }
+            i += 1;
+        }
+        Glob { tokens }
+    }
+
+    /// A bracket expression starting after its '['; returns the token and how many characters
+    /// it used (up to and including the ']'). A ']' right after '[' or '[!' is a member.
+    fn class(rest: &[char]) -> Option<(Token, usize)> {
+        let mut j = 0;
+        let negated = matches!(rest.first(), Some('!' | '^'));
+        if negated {
+            j += 1;
+        }
+        let mut ranges = Vec::new();
+        let mut first = true;
+        while j < rest.len() {
+            let c = rest[j];
+            if c == ']' && !first {
+                return Some((Token::Class { negated, ranges }, j + 1));
+            }
+            first = false;
+            if j + 2 < rest.len() && rest[j + 1] == '-' && rest[j + 2] != ']' {
+                ranges.push((c, rest[j + 2]));
+                j += 3;
+            } else {
+                ranges.push((c, c));
+                j += 1;
+            }
+        }
+        None
+    }
+
+    /// The star-backtracking walk: on a mismatch, let the last `*` swallow one more character.
+    fn is_match(&self, text: &str) -> bool {
+        let text: Vec<char> = text.chars().collect();
+        let (mut t, mut p) = (0, 0);
+        let mut backtrack: Option<(usize, usize)> = None;
+        while t < text.len() {
+            match self.tokens.get(p) {
+                Some(Token::Star) => {
+                    backtrack = Some((p + 1, t));
+                    p += 1;
+                }
+                Some(tok) if tok.accepts(text[t]) => {
+                    p += 1;
+                    t += 1;
+                }
+                _ => match backtrack {
+                    Some((sp, st)) => {
+                        p = sp;
+                        t = st + 1;
+                        backtrack = Some((sp, st + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        self.tokens[p..]
+            .iter()
+            .all(|tok| matches!(tok, Token::Star))
+    }
 }
 
 /// The written forms of one package version (§4.1 and §4.4), lower-cased.
@@ -245,16 +310,31 @@ impl Forms {
 #[derive(Debug, Default)]
 pub struct PatternSet {
     patterns: Vec<Pattern>,
+    /// Patterns whose literal prefix is empty or starts with a digit: they may match a version,
+    /// epoch or `e:name…` form, so every version is checked (by its ending first).
+    digit_led: Vec<usize>,
+    /// Patterns whose literal prefix starts with a letter (or another non-digit).
+    letter_led: Vec<usize>,
 }
 
 impl PatternSet {
     /// Compile the package-name entries of `entries` (ids are left to the caller).
     pub fn new<'e>(entries: impl IntoIterator<Item = (usize, &'e str)>) -> PatternSet {
+        let patterns: Vec<Pattern> = entries
+            .into_iter()
+            .map(|(i, e)| Pattern::compile(i, e))
+            .collect();
+        let (digit_led, letter_led) = (0..patterns.len()).partition(|&i| {
+            patterns[i]
+                .prefix
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_ascii_digit())
+        });
         PatternSet {
-            patterns: entries
-                .into_iter()
-                .map(|(i, e)| Pattern::compile(i, e))
-                .collect(),
+            patterns,
+            digit_led,
+            letter_led,
         }
     }
 
@@ -265,36 +345,34 @@ impl PatternSet {
     /// The patterns that could match some version of `name` (lower-cased): a cheap per-name
     /// pre-selection that lets most candidates skip building their forms.
     pub fn relevant_for(&self, name_lower: &str) -> Relevant<'_> {
-        let mut name_led = Vec::new();
-        let mut digit_led = Vec::new();
-        let mut letter_led = Vec::new();
-        for (i, p) in self.patterns.iter().enumerate() {
-            let leads_with_digit = p.prefix.chars().next().is_none_or(|c| c.is_ascii_digit());
-            if leads_with_digit {
-                // May match the version, epoch or `e:name…` forms: decided per version.
-                digit_led.push(i);
-            } else if p.may_start(name_lower) {
-                name_led.push(i);
-            } else {
-                // A letter-led pattern can still match a version that starts with a letter.
-                letter_led.push(i);
-            }
-        }
-        Relevant {
+        let mut r = Relevant {
             set: self,
-            name_led,
-            digit_led,
-            letter_led,
-        }
+            name_led: Vec::new(),
+        };
+        r.refill(name_lower);
+        r
     }
 }
 
-/// The patterns worth testing for one name.
+/// The patterns worth testing for one name. Refilled per name without allocating.
 pub struct Relevant<'s> {
     set: &'s PatternSet,
+    /// Letter-led patterns whose literal prefix fits the name.
     name_led: Vec<usize>,
-    digit_led: Vec<usize>,
-    letter_led: Vec<usize>,
+}
+
+impl Relevant<'_> {
+    /// Point at another name (lower-cased).
+    pub fn refill(&mut self, name_lower: &str) {
+        self.name_led.clear();
+        let set = self.set;
+        self.name_led.extend(
+            set.letter_led
+                .iter()
+                .copied()
+                .filter(|&i| set.patterns[i].may_start(name_lower)),
+        );
+    }
 }
 
 impl Relevant<'_> {
@@ -320,13 +398,13 @@ impl Relevant<'_> {
             test(pi, &mut forms);
         }
         // Digit- or wildcard-led patterns may match any form: rule most out by their ending.
-        if !self.digit_led.is_empty() {
+        if !self.set.digit_led.is_empty() {
             let evr = Evr::parse(version);
             let ends: [&str; 4] = match family {
                 Family::Rpm => [name, arch, evr.version, evr.release],
                 Family::Deb => [name, arch, version, version],
             };
-            for &pi in &self.digit_led {
+            for &pi in &self.set.digit_led {
                 if self.set.patterns[pi].may_end(&ends) {
                     test(pi, &mut forms);
                 }
@@ -337,7 +415,7 @@ impl Relevant<'_> {
         let letter_version = version_first.filter(|c| !c.is_ascii_digit());
         if letter_version.is_some() || family == Family::Deb {
             let arch_lower = arch.to_lowercase();
-            for &pi in &self.letter_led {
+            for &pi in &self.set.letter_led {
                 let p = &self.set.patterns[pi];
                 let by_version = letter_version.is_some_and(|c| p.prefix.starts_with(c));
                 let by_arch = family == Family::Deb && p.may_start(&arch_lower);
@@ -511,5 +589,37 @@ mod tests {
             assert_eq!(entry_kind(p, RPM), EntryKind::Package, "{p}");
         }
         assert_eq!(entry_kind("1234567", Family::Deb), EntryKind::Package);
+    }
+}
+
+#[cfg(test)]
+mod glob_tests {
+    use super::Glob;
+
+    #[test]
+    fn globs_match_like_fnmatch() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("*", "", true),
+            ("*", "anything", true),
+            ("a*", "a", true),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyyd", false),
+            ("*-devel", "openssl-devel", true),
+            ("*-devel", "openssl-devel-x", false),
+            ("a?c", "abc", true),
+            ("a?c", "ac", false),
+            ("[]]x", "]x", true),
+            ("[!]]x", "ax", true),
+            ("[!]]x", "]x", false),
+            ("[a-c]1", "b1", true),
+            ("[a-c]1", "d1", false),
+            ("x[", "x[", true),
+            ("**a", "ba", true),
+            ("k*l-6.*", "kernel-6.1-1", true),
+            ("é*", "éa", true),
+        ];
+        for &(glob, text, want) in cases {
+            assert_eq!(Glob::new(glob).is_match(text), want, "{glob:?} ~ {text:?}");
+        }
     }
 }

@@ -26,13 +26,17 @@
 //! Isolation. On the host (`/`) with the system's sources nothing is set: apt reads its own
 //! configuration as it always does. For an image root, apt gets a private `APT_CONFIG` (in a
 //! temporary directory, never `ROOT/etc/apt/apt.conf`, which apt would read twice) that sets
-//! `Dir "ROOT/"` and the root's dpkg status, so apt reads ROOT/etc/apt/apt.conf.d, sources and
-//! lists and nothing of the host's. Its `Dir::Etc::main` is a private file that includes the
-//! root's own apt.conf and then clears every hook (an image's `APT::Update::Post-Invoke-Success`
-//! would otherwise run on the host) and the binary package cache (so a scan writes nothing into
-//! the image except, when refreshing, its lists). Baseline Sources go into a private
-//! sources.list with `Dir::Etc::SourceParts` on an empty directory and the lists in a private
-//! directory, so neither the system's sources nor its downloaded lists change.
+//! `Dir "ROOT/"`, the root's dpkg status and an empty `Dir::Etc::parts`, so apt reads the
+//! root's sources and lists and nothing of the host's. Its `Dir::Etc::main` is a private file
+//! that includes the root's own apt.conf.d and apt.conf (so no image setting is read before our
+//! file is chosen) and then clears every hook (an image's `APT::Update::Post-Invoke-Success`
+//! would otherwise run on the host), pins every program apt may run — download methods,
+//! solvers, planners, dpkg, proxy auto-detection — to the host's own (an image's relative
+//! `Dir::Bin::methods` would otherwise make host apt run the image's programs outside any
+//! chroot), and turns off the binary package cache (so a scan writes nothing into the image
+//! except, when refreshing, its lists). Baseline Sources go into a private sources.list with
+//! `Dir::Etc::SourceParts` on an empty directory and the lists in a private directory, so
+//! neither the system's sources nor its downloaded lists change.
 
 pub mod install;
 mod parse;
@@ -60,6 +64,35 @@ const CLEARED_HOOKS: &[&str] = &[
     "DPkg::Pre-Invoke",
     "DPkg::Post-Invoke",
     "DPkg::Pre-Install-Pkgs",
+];
+
+/// For an image root: every setting naming a program host apt would run, pinned to the host's
+/// own after the image's configuration (`#clear` first: several are lists, and
+/// `Dir::Bin::Methods::NAME` overrides one method). A relative `Dir::Bin::methods` from the image
+/// would otherwise resolve under `Dir` (the image) and host apt would run the image's programs
+/// outside any chroot. Checked with `apt-config dump` on apt 2.6: a later `#clear` plus
+/// assignment wins over the image's values.
+const HOST_PROGRAMS: &[(&str, &str)] = &[
+    ("Dir::Bin::methods", "Dir::Bin::methods \"/usr/lib/apt/methods/\";"),
+    (
+        "Dir::Bin::solvers",
+        "Dir::Bin::solvers \"/usr/lib/apt/solvers/\";\nDir::Bin::solvers:: \"/usr/lib/apt/solvers\";",
+    ),
+    (
+        "Dir::Bin::planners",
+        "Dir::Bin::planners \"/usr/lib/apt/planners/\";\nDir::Bin::planners:: \"/usr/lib/apt/planners\";",
+    ),
+    ("Dir::Bin::dpkg", "Dir::Bin::dpkg \"/usr/bin/dpkg\";"),
+    ("Dir::Bin::ischroot", "Dir::Bin::ischroot \"/usr/bin/ischroot\";"),
+    ("APT::Solver", "APT::Solver \"internal\";"),
+    ("APT::Planner", "APT::Planner \"internal\";"),
+    // A command apt runs to find a proxy; both spellings (apt reads the old one as a fallback).
+    ("Acquire::http::Proxy-Auto-Detect", ""),
+    ("Acquire::http::ProxyAutoDetect", ""),
+    ("Acquire::https::Proxy-Auto-Detect", ""),
+    ("Acquire::https::ProxyAutoDetect", ""),
+    ("Acquire::ftp::Proxy-Auto-Detect", ""),
+    ("Acquire::ftp::ProxyAutoDetect", ""),
 ];
 
 /// Gather the inventory through apt.
@@ -155,19 +188,28 @@ impl Apt {
         } else {
             None
         };
-        let system_main = if host {
-            PathBuf::from("/etc/apt/apt.conf")
+        // For an image, apt reads no configuration directory of its own (`Dir::Etc::parts` is an
+        // empty private one): our main file includes the image's apt.conf.d and apt.conf and then
+        // pins what the image must not choose. Were apt to read the image's apt.conf.d itself, a
+        // `Dir::Etc::main` there would replace our main file and every pin with it.
+        let mut includes = Vec::new();
+        let empty_parts = dir.join("apt.conf.d");
+        if host {
+            includes.push(PathBuf::from("/etc/apt/apt.conf"));
         } else {
-            resolve_in_root(&apt.root, Path::new("/etc/apt/apt.conf"))
-        };
-        let main_include = system_main.is_file().then_some(system_main);
+            fs_err::create_dir_all(&empty_parts)?;
+            includes.push(resolve_in_root(&apt.root, Path::new("/etc/apt/apt.conf.d")));
+            includes.push(resolve_in_root(&apt.root, Path::new("/etc/apt/apt.conf")));
+        }
+        includes.retain(|p| p.exists());
         let main = dir.join("main.conf");
-        fs_err::write(
-            &main,
-            main_config(main_include.as_deref(), private.as_ref())?,
-        )?;
+        fs_err::write(&main, main_config(&includes, !host, private.as_ref())?)?;
         let config = dir.join("apt.conf");
-        let image = (!host).then_some((apt.root.as_path(), apt.status.as_path()));
+        let image = (!host).then_some(ImageDirs {
+            root: apt.root.as_path(),
+            status: apt.status.as_path(),
+            parts: empty_parts.as_path(),
+        });
         fs_err::write(&config, apt_config(image, &main)?)?;
         apt.apt_config = Some(config);
         Ok(apt)
@@ -306,29 +348,64 @@ fn file_safe(name: &str) -> String {
         .collect()
 }
 
-/// The APT_CONFIG file: for an image root, `Dir` and the dpkg status inside it; always our own
-/// main configuration file (read after ROOT/etc/apt/apt.conf.d, so its settings win).
-fn apt_config(image: Option<(&Path, &Path)>, main: &Path) -> Result<String> {
+/// Where apt looks for an image root's files.
+struct ImageDirs<'a> {
+    root: &'a Path,
+    status: &'a Path,
+    /// An empty private directory standing in for `Dir::Etc::parts`.
+    parts: &'a Path,
+}
+
+/// The APT_CONFIG file: for an image root, `Dir` and the dpkg status inside it and no parts
+/// directory of apt's own; always our own main configuration file (read last, so its settings win).
+fn apt_config(image: Option<ImageDirs>, main: &Path) -> Result<String> {
     let mut text = String::from("// Written by patchbaseline for one scan; removed afterwards.\n");
-    if let Some((root, status)) = image {
-        let root = conf_path(root)?;
+    if let Some(image) = image {
+        let root = conf_path(image.root)?;
         let root = root.trim_end_matches('/');
         text.push_str(&format!("Dir \"{root}/\";\n"));
-        text.push_str(&format!("Dir::State::status \"{}\";\n", conf_path(status)?));
+        text.push_str(&format!(
+            "Dir::State::status \"{}\";\n",
+            conf_path(image.status)?
+        ));
+        text.push_str(&format!(
+            "Dir::Etc::parts \"{}/\";\n",
+            conf_path(image.parts)?.trim_end_matches('/')
+        ));
     }
     text.push_str(&format!("Dir::Etc::main \"{}\";\n", conf_path(main)?));
     Ok(text)
 }
 
-/// Our `Dir::Etc::main`: the system's own main file, then the hooks cleared, no binary cache
-/// written, and the private sources when the baseline has Sources.
-fn main_config(include: Option<&Path>, private: Option<&PrivateSources>) -> Result<String> {
+/// Our `Dir::Etc::main`: the system's own configuration (`includes`: a directory is read like
+/// apt.conf.d), then the hooks cleared, for an image the host's programs pinned
+/// ([`HOST_PROGRAMS`]), no binary cache written, and the private sources when the baseline has
+/// Sources.
+fn main_config(
+    includes: &[PathBuf],
+    image: bool,
+    private: Option<&PrivateSources>,
+) -> Result<String> {
     let mut text = String::new();
-    if let Some(main) = include {
-        text.push_str(&format!("#include \"{}\";\n", conf_path(main)?));
+    for include in includes {
+        let mut path = conf_path(include)?;
+        if include.is_dir() && !path.ends_with('/') {
+            // apt reads an `#include` ending in `/` as a configuration directory.
+            path.push('/');
+        }
+        text.push_str(&format!("#include \"{path}\";\n"));
     }
     for hook in CLEARED_HOOKS {
         text.push_str(&format!("#clear {hook};\n"));
+    }
+    if image {
+        for (key, pinned) in HOST_PROGRAMS {
+            text.push_str(&format!("#clear {key};\n"));
+            if !pinned.is_empty() {
+                text.push_str(pinned);
+                text.push('\n');
+            }
+        }
     }
     text.push_str("Dir::Cache::pkgcache \"\";\nDir::Cache::srcpkgcache \"\";\n");
     if let Some(p) = private {
@@ -382,23 +459,36 @@ mod tests {
     #[test]
     fn image_config_moves_dir_and_status_and_names_our_main_file() {
         let text = apt_config(
-            Some((Path::new("/img/"), Path::new("/img/var/lib/dpkg/status"))),
+            Some(ImageDirs {
+                root: Path::new("/img/"),
+                status: Path::new("/img/var/lib/dpkg/status"),
+                parts: Path::new("/tmp/x/apt.conf.d"),
+            }),
             Path::new("/tmp/x/main.conf"),
         )
         .unwrap();
         assert!(text.contains("Dir \"/img/\";\n"), "{text}");
         assert!(text.contains("Dir::State::status \"/img/var/lib/dpkg/status\";"));
         assert!(text.contains("Dir::Etc::main \"/tmp/x/main.conf\";"));
+        assert!(
+            text.contains("Dir::Etc::parts \"/tmp/x/apt.conf.d/\";"),
+            "{text}"
+        );
     }
 
     #[test]
     fn main_config_includes_the_system_file_then_clears_hooks() {
-        let text = main_config(Some(Path::new("/img/etc/apt/apt.conf")), None).unwrap();
+        let text = main_config(&[PathBuf::from("/img/etc/apt/apt.conf")], true, None).unwrap();
         let include = text.find("#include \"/img/etc/apt/apt.conf\";").unwrap();
         let clear = text
             .find("#clear APT::Update::Post-Invoke-Success;")
             .unwrap();
         assert!(include < clear, "{text}");
+        let methods = text
+            .find("#clear Dir::Bin::methods;\nDir::Bin::methods \"/usr/lib/apt/methods/\";")
+            .unwrap();
+        assert!(include < methods, "{text}");
+        assert!(text.contains("#clear Acquire::https::Proxy-Auto-Detect;"));
         assert!(text.contains("Dir::Cache::pkgcache \"\";"));
         assert!(!text.contains("sourcelist"));
     }
@@ -434,7 +524,7 @@ mod tests {
         let part = std::fs::read_to_string(p.sourceparts.join("01-new_style.sources")).unwrap();
         assert!(part.starts_with("Types: deb\n"));
         assert!(p.lists.join("partial").is_dir());
-        let text = main_config(None, Some(&p)).unwrap();
+        let text = main_config(&[], false, Some(&p)).unwrap();
         assert!(text.contains("Dir::State::lists"), "{text}");
     }
 

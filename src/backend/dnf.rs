@@ -657,6 +657,14 @@ pub(crate) fn read_advisories(
 /// and from the notices (read through `load`, which is given the filter) only the packages that
 /// are installed at exactly that version or are in that available set: a notice version that the
 /// package manager does not offer, or that is older than what is installed, is no candidate.
+///
+/// An arch change between versions (foo.x86_64 1.0 installed, foo.noarch 2.0 offered, or the
+/// other way round) is an upgrade to dnf; the engine groups by `name.arch`, so such an offer,
+/// and the notices' entries for it, are reported under the INSTALLED arch (as apt's `all` ↔
+/// native): foo.x86_64 Missing at 2.0, not foo.noarch NotApplicable beside foo.x86_64
+/// InstalledOther. When the name is installed under several arches (multilib), the arch of its
+/// newest compatible installed version is taken. The install path asks dnf for such a target
+/// without an arch (see `dnf_install::RpmInstaller`), so the remapped arch never reaches dnf.
 pub(crate) fn select<F>(
     installed: &[InstalledPackage],
     offered: Vec<AvailablePackage>,
@@ -681,20 +689,33 @@ where
     let compatible = |a: &str, b: &str| a == b || a == "noarch" || b == "noarch";
 
     let mut seen: HashSet<Key> = HashSet::with_capacity(offered.len());
+    // Offers whose arch differs from the installed one (noarch ↔ arch): the arch to report.
+    let mut report_arch: HashMap<Key, &str> = HashMap::new();
     let kinds: Vec<Kind> = offered
         .iter()
         .map(|p| {
             if !seen.insert((&p.name, &p.arch, &p.version)) {
                 return Kind::Drop;
             }
-            let newest = by_name.get(p.name.as_str()).and_then(|v| {
-                v.iter()
-                    .filter(|i| compatible(&i.arch, &p.arch))
-                    .map(|i| i.version.as_str())
-                    .max_by(|a, b| compare_rpm(a, b))
-            });
+            let mine: Vec<&InstalledPackage> = by_name
+                .get(p.name.as_str())
+                .map(|v| {
+                    v.iter()
+                        .copied()
+                        .filter(|i| compatible(&i.arch, &p.arch))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let newest = mine
+                .iter()
+                .max_by(|a, b| compare_rpm(&a.version, &b.version));
             match newest {
-                Some(n) if compare_rpm(&p.version, n).is_gt() => Kind::Upgrade,
+                Some(n) if compare_rpm(&p.version, &n.version).is_gt() => {
+                    if !mine.iter().any(|i| i.arch == p.arch) {
+                        report_arch.insert((&p.name, &p.arch, &p.version), n.arch.as_str());
+                    }
+                    Kind::Upgrade
+                }
                 Some(_) => Kind::Drop,
                 None => Kind::NotInstalled,
             }
@@ -734,10 +755,40 @@ where
             })
             .collect();
     }
+    let remapped: HashMap<(String, String, String), String> = report_arch
+        .into_iter()
+        .map(|((n, a, v), to)| {
+            (
+                (n.to_string(), a.to_string(), v.to_string()),
+                to.to_string(),
+            )
+        })
+        .collect();
+    let moved = |name: &str, arch: &mut String, version: &str| {
+        if let Some(to) = remapped.get(&(name.to_string(), arch.clone(), version.to_string())) {
+            *arch = to.clone();
+        }
+    };
+    let mut advisories = advisories;
+    for a in &mut advisories {
+        for p in &mut a.packages {
+            moved(&p.name, &mut p.arch, &p.version);
+        }
+        // The same version under both arches would now be listed twice.
+        let mut seen = HashSet::new();
+        a.packages
+            .retain(|p| seen.insert((p.name.clone(), p.arch.clone(), p.version.clone())));
+    }
+    let mut seen = HashSet::new();
     let available = offered
         .into_iter()
         .zip(wanted)
         .filter_map(|(p, w)| w.then_some(p))
+        .map(|mut p| {
+            moved(&p.name, &mut p.arch, &p.version);
+            p
+        })
+        .filter(|p| seen.insert((p.name.clone(), p.arch.clone(), p.version.clone())))
         .collect();
     Ok((available, advisories))
 }
@@ -883,6 +934,83 @@ warning: something unrelated
             kept,
             ["kernel 1.1-1", "nginx 1.1-1"],
             "0.9 is neither installed nor offered"
+        );
+    }
+
+    fn notice(pkgs: &[(&str, &str, &str)], keep: &dyn Fn(&AdvisoryPackage) -> bool) -> Advisory {
+        Advisory {
+            id: "A".into(),
+            classification: "Security".into(),
+            severity: None,
+            issued: None,
+            updated: None,
+            cves: vec![],
+            bugzillas: vec![],
+            reboot_suggested: false,
+            packages: pkgs
+                .iter()
+                .map(|(n, a, v)| AdvisoryPackage {
+                    name: n.to_string(),
+                    arch: a.to_string(),
+                    version: v.to_string(),
+                })
+                .filter(|p| keep(p))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn arch_change_between_versions_is_reported_under_the_installed_arch() {
+        let installed = [
+            inst("foo", "x86_64", "1.0-1"),
+            inst("bar", "noarch", "1.0-1"),
+            inst("multi", "x86_64", "1.0-1"),
+            inst("multi", "noarch", "1.0-1"),
+        ];
+        let arch = |name: &str, arch: &str, v: &str| AvailablePackage {
+            arch: arch.into(),
+            ..avail(name, v)
+        };
+        let offered = vec![
+            arch("foo", "noarch", "2.0-1"),
+            arch("bar", "x86_64", "2.0-1"),
+            // Installed under its own arch too: nothing to remap.
+            arch("multi", "noarch", "2.0-1"),
+            // Not installed: as offered.
+            arch("new", "noarch", "1.0-1"),
+        ];
+        let (available, advisories) = select(&installed, offered, |keep| {
+            Ok(vec![notice(
+                &[
+                    ("foo", "noarch", "2.0-1"),
+                    ("bar", "x86_64", "2.0-1"),
+                    ("new", "noarch", "1.0-1"),
+                ],
+                keep,
+            )])
+        })
+        .unwrap();
+        let got: Vec<_> = available
+            .iter()
+            .map(|p| format!("{}.{} {}", p.name, p.arch, p.version))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "foo.x86_64 2.0-1",
+                "bar.noarch 2.0-1",
+                "multi.noarch 2.0-1",
+                "new.noarch 1.0-1"
+            ]
+        );
+        let named: Vec<_> = advisories[0]
+            .packages
+            .iter()
+            .map(|p| format!("{}.{} {}", p.name, p.arch, p.version))
+            .collect();
+        assert_eq!(
+            named,
+            ["foo.x86_64 2.0-1", "bar.noarch 2.0-1", "new.noarch 1.0-1"]
         );
     }
 

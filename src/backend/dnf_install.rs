@@ -4,7 +4,13 @@
 //!
 //! What runs:
 //! * `dnf -y upgrade NAME-EPOCH:VERSION-RELEASE.ARCH …` (exact NEVRAs; `upgrade`, not `install`,
-//!   so a name that is not installed is never installed — dnf says `No match for argument`);
+//!   so a name that is not installed is never installed — dnf says `No match for argument`).
+//!   A name installed under one arch only is named without the arch (`NAME-EPOCH:VERSION-RELEASE`;
+//!   yum 3, which has no such form, `NAME-VERSION-RELEASE` when the epoch is 0): the scan
+//!   reports an update that changes arch (foo.x86_64 1.0 → foo.noarch 2.0) under the installed
+//!   arch (`dnf::select`), and `upgrade` of an installed name resolves the arch the repository
+//!   has. With several arches installed (multilib) the arch stays, so an arch change of such a
+//!   name is not found by dnf and is reported Failed (`No match for argument`);
 //! * `dnf -v --assumeno upgrade …` to see what a transaction would bring in (BLOCK): dnf's
 //!   resolver logs every package it adds as `---> Package NAME.ARCH EVR will be installed|an
 //!   upgrade|…` (dnf 4, `dnf/cli/output.py`, untranslated under LC_ALL=C);
@@ -14,7 +20,8 @@
 //! rpm runs the whole transaction: a package whose `%pre` fails is skipped ("install failed") and
 //! the others are installed, so nothing is left half-done for us to finish afterwards.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -52,6 +59,8 @@ pub struct RpmInstaller {
     excludes: Vec<String>,
     /// Holds the files the isolation options name (private repository directory, empty conf).
     _scratch: Scratch,
+    /// The names installed under exactly one arch, with it (read once, on first use).
+    single_arch: OnceCell<HashMap<String, String>>,
 }
 
 impl RpmInstaller {
@@ -88,6 +97,7 @@ impl RpmInstaller {
             releasever_needed: RefCell::new(false),
             excludes,
             _scratch: scratch,
+            single_arch: OnceCell::new(),
         })
     }
 
@@ -124,10 +134,7 @@ impl RpmInstaller {
     }
 
     pub fn install(&self, targets: &[Target]) -> Result<Output> {
-        let nevras: Vec<String> = targets
-            .iter()
-            .map(|t| nevra(&t.name, &t.arch, &t.version))
-            .collect();
+        let nevras = self.specs(targets)?;
         let args = match self.frontend {
             Frontend::Dnf => dnf_upgrade_args(false, &nevras),
             Frontend::Yum => yum_update_args(&self.excludes, &nevras),
@@ -139,10 +146,7 @@ impl RpmInstaller {
         if self.frontend == Frontend::Yum {
             return Ok(Simulation::Unsupported);
         }
-        let nevras: Vec<String> = targets
-            .iter()
-            .map(|t| nevra(&t.name, &t.arch, &t.version))
-            .collect();
+        let nevras = self.specs(targets)?;
         let out = self.run(&dnf_upgrade_args(true, &nevras))?;
         let text = format!("{}\n{}", out.stdout_str(), out.stderr_str());
         let problems = problems(&text);
@@ -158,6 +162,35 @@ impl RpmInstaller {
 
     pub fn installed(&self) -> Result<Vec<InstalledPackage>> {
         installed_packages(&self.root, rpm_dbpath(&self.root).as_deref())
+    }
+
+    /// How to name each target to dnf or yum (see the module documentation).
+    fn specs(&self, targets: &[Target]) -> Result<Vec<String>> {
+        let single = match self.single_arch.get() {
+            Some(s) => s,
+            None => {
+                let s = single_arch_names(&self.installed()?);
+                self.single_arch.get_or_init(|| s)
+            }
+        };
+        Ok(targets
+            .iter()
+            .map(|t| {
+                let only_arch = single.get(&t.name) == Some(&t.arch);
+                spec(self.frontend, &t.name, &t.arch, &t.version, only_arch)
+            })
+            .collect())
+    }
+
+    /// The key under which an installed package and a target of `arch` are the same package:
+    /// `noarch` and this machine's arch are one (an update may move between them, see
+    /// `dnf::select`).
+    pub fn arch_key<'s>(&self, arch: &'s str) -> &'s str {
+        if arch == "noarch" || arch == native_arch() {
+            "native"
+        } else {
+            arch
+        }
     }
 
     /// How a failure names `target`: the NEVRA we passed, the NEVRA as dnf prints it, the name.
@@ -180,6 +213,47 @@ fn dnf_upgrade_args(simulate: bool, nevras: &[String]) -> Vec<String> {
     args.push("upgrade".into());
     args.extend(nevras.iter().cloned());
     args
+}
+
+/// The names installed under exactly one arch, with that arch.
+fn single_arch_names(installed: &[InstalledPackage]) -> HashMap<String, String> {
+    let mut arches: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+    for p in installed {
+        arches.entry(&p.name).or_default().insert(&p.arch);
+    }
+    arches
+        .into_iter()
+        .filter_map(|(name, a)| match a.into_iter().collect::<Vec<_>>()[..] {
+            [only] => Some((name.to_string(), only.to_string())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What to pass for one target: the exact NEVRA, or without the arch when the name is
+/// installed under that arch only (`only_arch`; yum 3 only for epoch 0, its one arch-less
+/// form with a release being `NAME-VERSION-RELEASE`).
+fn spec(frontend: Frontend, name: &str, arch: &str, version: &str, only_arch: bool) -> String {
+    let evr = Evr::parse(version);
+    match (frontend, only_arch) {
+        (Frontend::Dnf, true) => {
+            format!("{name}-{}:{}-{}", evr.epoch_num(), evr.version, evr.release)
+        }
+        (Frontend::Yum, true) if evr.epoch_num() == 0 => {
+            format!("{name}-{}-{}", evr.version, evr.release)
+        }
+        _ => nevra(name, arch, version),
+    }
+}
+
+/// rpm's name for the arch of this machine (what `noarch` packages stand beside).
+fn native_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86" => "i686",
+        "powerpc64" if cfg!(target_endian = "little") => "ppc64le",
+        "powerpc64" => "ppc64",
+        other => other,
+    }
 }
 
 /// The NEVRA dnf and yum take for an exact version: `name-epoch:version-release.arch`, with the
@@ -359,6 +433,49 @@ pub fn yum_update_args(excludes: &[String], nevras: &[String]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_installed_under_one_arch_are_asked_for_without_it() {
+        let installed = [
+            InstalledPackage {
+                name: "foo".into(),
+                arch: "x86_64".into(),
+                version: "1.0-1".into(),
+                install_time: None,
+            },
+            InstalledPackage {
+                name: "multi".into(),
+                arch: "x86_64".into(),
+                version: "1.0-1".into(),
+                install_time: None,
+            },
+            InstalledPackage {
+                name: "multi".into(),
+                arch: "i686".into(),
+                version: "1.0-1".into(),
+                install_time: None,
+            },
+        ];
+        let single = single_arch_names(&installed);
+        assert_eq!(single.get("foo").map(String::as_str), Some("x86_64"));
+        assert!(!single.contains_key("multi"));
+        assert_eq!(
+            spec(Frontend::Dnf, "foo", "x86_64", "2.0-1", true),
+            "foo-0:2.0-1"
+        );
+        assert_eq!(
+            spec(Frontend::Yum, "foo", "x86_64", "2.0-1", true),
+            "foo-2.0-1"
+        );
+        assert_eq!(
+            spec(Frontend::Yum, "foo", "x86_64", "1:2.0-1", true),
+            "foo-1:2.0-1.x86_64"
+        );
+        assert_eq!(
+            spec(Frontend::Dnf, "multi", "x86_64", "2.0-1", false),
+            "multi-0:2.0-1.x86_64"
+        );
+    }
 
     #[test]
     fn nevras_always_carry_the_epoch() {

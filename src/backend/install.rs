@@ -167,11 +167,12 @@ impl Installer {
     }
 
     /// The key under which an installed package and a target of `arch` are the same package
-    /// (apt: `all` and the native architecture are interchangeable between versions).
+    /// (apt: `all` and the native architecture are interchangeable between versions; rpm:
+    /// `noarch` and the native arch).
     pub fn arch_key<'s>(&'s self, arch: &'s str) -> &'s str {
         match self {
             Installer::Apt(a) => a.arch_key(arch),
-            Installer::Rpm(_) => arch,
+            Installer::Rpm(r) => r.arch_key(arch),
         }
     }
 

@@ -148,13 +148,6 @@ impl OperatingSystem {
             _ => None,
         }
     }
-
-    /// Whether `ApproveAfterDays` / `ApproveUntilDate` mean anything here. On apt systems they
-    /// do not: the repositories carry no reliable release dates, AWS documents both as not
-    /// supported, and every update that passes the filters is approved immediately.
-    pub fn uses_approval_dates(self) -> bool {
-        !self.is_apt()
-    }
 }
 
 impl std::fmt::Display for OperatingSystem {
@@ -322,9 +315,10 @@ pub struct PatchFilter {
     pub values: Vec<String>,
 }
 
-/// The cut-off of an approval rule. Ignored on apt systems (see
-/// [`OperatingSystem::uses_approval_dates`]); there a rule with neither field loads as
-/// `AfterDays(0)`.
+/// The cut-off of an approval rule. Ignored on apt systems ([`OperatingSystem::is_apt`]): their
+/// repositories carry no reliable release dates, AWS documents both fields as not supported
+/// there, and every update that passes the filters is approved immediately; there a rule with
+/// neither field loads as `AfterDays(0)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Approval {
     /// Approved this many days after the release date (0..=360).

@@ -1,9 +1,10 @@
 //! The equivalents of the AWS-owned default baselines (semantics §3 and §1.4).
 //!
 //! AWS does not publish the JSON of its own baselines; these are built from the documented
-//! rules. The layout (a `PRODUCT: *` filter in every rule, GlobalFilters empty on the RPM family)
+//! rules. The RPM family's layout (a `PRODUCT: *` filter in every rule, GlobalFilters empty)
 //! follows the reconstructed AL2 example of semantics §1.4; the apt baselines follow the captured
-//! AWS-UbuntuDefaultPatchBaseline (GlobalFilters `PRODUCT: *`, one PRIORITY rule). BaselineId is
+//! AWS-UbuntuDefaultPatchBaseline (GlobalFilters `PRODUCT: *`, one PRIORITY rule without a
+//! PRODUCT filter). docs/baseline.md says the same. BaselineId is
 //! left empty: AWS's ids differ per region.
 
 use super::{
@@ -157,5 +158,41 @@ fn rule(filters: &[(FilterKey, &[&str])], days: u32, enable_non_security: bool) 
         approval: Approval::AfterDays(days),
         compliance_level: ComplianceLevel::Unspecified,
         enable_non_security,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout docs/baseline.md describes: `PRODUCT: *` in GlobalFilters (and in no rule) on
+    /// apt systems, in every rule (and not in GlobalFilters) on the RPM family.
+    #[test]
+    fn product_filter_sits_where_the_docs_say() {
+        let product = |f: &PatchFilter| f.key == FilterKey::Product && f.values == ["*"];
+        let mut seen = 0;
+        for os in OperatingSystem::ALL {
+            let Some(b) = predefined(os) else { continue };
+            seen += 1;
+            assert!(!b.approval_rules.is_empty(), "{os}");
+            if os.is_apt() {
+                assert!(
+                    b.global_filters.len() == 1 && product(&b.global_filters[0]),
+                    "{os}"
+                );
+                for r in &b.approval_rules {
+                    assert!(
+                        !r.filters.iter().any(|f| f.key == FilterKey::Product),
+                        "{os}"
+                    );
+                }
+            } else {
+                assert!(b.global_filters.is_empty(), "{os}");
+                for r in &b.approval_rules {
+                    assert!(product(&r.filters[0]), "{os}");
+                }
+            }
+        }
+        assert_eq!(seen, 13, "every Linux system has one");
     }
 }

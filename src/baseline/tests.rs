@@ -825,9 +825,9 @@ fn apt_systems_accept_a_rule_without_dates_and_keep_what_aws_stores() {
         rule0(&mut doc)["ApproveAfterDays"] = json!(0);
         assert_eq!(problem(&doc), "ApprovalRules.PatchRules[0]: has both ApproveAfterDays and ApproveUntilDate; use exactly one");
         let apt = OperatingSystem::parse(os).expect("os");
-        assert!(!apt.uses_approval_dates());
+        assert!(apt.is_apt());
     }
-    assert!(OperatingSystem::AmazonLinux2023.uses_approval_dates());
+    assert!(!OperatingSystem::AmazonLinux2023.is_apt());
 }
 
 #[test]

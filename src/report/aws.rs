@@ -7,7 +7,8 @@
 //!   file://FILE` with ComplianceType `Patch` and UploadType `COMPLETE`.
 //!
 //! What a report does not know (instance, execution and snapshot ids, patch group, reboot option,
-//! override list) comes in an [`Execution`]. Pure functions: no I/O, no clock, no environment.
+//! override list) comes in an [`Execution`]. Pure functions: no I/O, no clock, no environment —
+//! except one warning on stderr when the baseline id had to be derived ([`baseline_id_note`]).
 //!
 //! Limits AWS enforces and that are handled here: at most 10,000 entries per item list (beyond
 //! that, compliant entries are left out first — see [`uploaded_entries`]), and attribute values of
@@ -64,14 +65,36 @@ pub struct Execution {
 }
 
 impl Execution {
-    /// The `ExecutionId` of the compliance context: the snapshot id as AWS-RunPatchBaseline
-    /// uses it, or the execution id when no snapshot id was given.
-    fn context_execution_id(&self) -> &str {
-        if self.snapshot_id.is_empty() {
-            &self.execution_id
-        } else {
-            &self.snapshot_id
+    /// The `SnapshotId`: the one given, else one derived from the instance and execution ids.
+    /// AWS-RunPatchBaseline always has one (an empty parameter is replaced by a random UUID);
+    /// the execution id is a fresh random UUID outside the agent and the Run Command id under
+    /// it, so with the instance id the derived one is new for every run on every node, and the
+    /// inventory and compliance files of one run name the same snapshot (no I/O here).
+    pub fn snapshot_id(&self) -> String {
+        if !self.snapshot_id.is_empty() {
+            return self.snapshot_id.clone();
         }
+        let digest = Sha256::digest(
+            format!(
+                "patchbaseline snapshot\0{}\0{}",
+                self.instance_id, self.execution_id
+            )
+            .as_bytes(),
+        );
+        let mut b = [0u8; 16];
+        b.copy_from_slice(&digest[..16]);
+        // Shaped like a random (version 4, RFC 4122 variant) UUID.
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 }
 
@@ -200,15 +223,66 @@ pub fn title(report: &Report, p: &PatchEntry) -> String {
     }
 }
 
-/// The baseline as AWS names it: its id, else (predefined or override baselines have none) its
-/// name.
-fn baseline_id(report: &Report) -> &str {
-    report
-        .baseline
-        .id
-        .as_deref()
-        .or(report.baseline.name.as_deref())
-        .unwrap_or("")
+/// The baseline as AWS names it: its id when it has one that fits AWS's pattern for baseline
+/// ids (`^[a-zA-Z0-9_\-:/]{20,128}$`: `pb-` and 17 hex digits, or an ARN), else (predefined
+/// and override baselines have none, a local file may have anything) a stable id derived from
+/// its operating system and name (or, without a name, the file it came from): `pb-` and 17 hex
+/// digits of their sha256, the shape of AWS's own ids. [`baseline_id_note`] says so.
+pub fn baseline_id(report: &Report) -> String {
+    let b = &report.baseline;
+    if let Some(id) = b.id.as_deref().filter(|id| fits_baseline_id(id)) {
+        return id.to_string();
+    }
+    let what = b.name.as_deref().unwrap_or(&b.source);
+    let digest = Sha256::digest(
+        format!(
+            "patchbaseline baseline\0{}\0{what}",
+            b.operating_system.as_str()
+        )
+        .as_bytes(),
+    );
+    let hex: String = digest.iter().map(|x| format!("{x:02x}")).collect();
+    format!("pb-{}", &hex[..17])
+}
+
+/// Why [`baseline_id`] is a derived one, when it is (for a warning on stderr).
+pub fn baseline_id_note(report: &Report) -> Option<String> {
+    let b = &report.baseline;
+    if b.id.as_deref().is_some_and(fits_baseline_id) {
+        return None;
+    }
+    let why = match b.id.as_deref() {
+        Some(id) => {
+            format!("its id {id:?} does not fit AWS's pattern ^[a-zA-Z0-9_\\-:/]{{20,128}}$")
+        }
+        None => "it has no BaselineId".to_string(),
+    };
+    Some(format!(
+        "baseline {}: {why}; the AWS files name it {} (derived from its operating system and {})",
+        b.name.as_deref().unwrap_or(&b.source),
+        baseline_id(report),
+        if b.name.is_some() { "name" } else { "file" }
+    ))
+}
+
+/// [`baseline_id`], with [`baseline_id_note`] printed on stderr once per process (the inventory
+/// and compliance files of one run both call this; the one side effect of this module).
+fn checked_baseline_id(report: &Report) -> String {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if let Some(note) = baseline_id_note(report) {
+        if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            eprintln!("warning: {note}");
+        }
+    }
+    baseline_id(report)
+}
+
+/// AWS's pattern for a baseline id: `^[a-zA-Z0-9_\-:/]{20,128}$`.
+fn fits_baseline_id(id: &str) -> bool {
+    (20..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b':' | b'/'))
 }
 
 /// `a,b,c` cut at the last comma that keeps it within [`MAX_VALUE_CHARS`].
@@ -228,7 +302,12 @@ fn joined_within_limit(items: &[String]) -> String {
 }
 
 /// Every attribute of one entry, in AWS-RunPatchBaseline's order.
-fn attributes(report: &Report, exec: &Execution, p: &PatchEntry) -> Map<String, Value> {
+fn attributes(
+    report: &Report,
+    exec: &Execution,
+    baseline_id: &str,
+    p: &PatchEntry,
+) -> Map<String, Value> {
     let installed_time = match p.state {
         PatchState::Installed
         | PatchState::InstalledOther
@@ -249,7 +328,7 @@ fn attributes(report: &Report, exec: &Execution, p: &PatchEntry) -> Map<String, 
     put("Title", &title(report, p));
     put("Severity", p.compliance_level.as_str());
     put("Status", status);
-    put("PatchBaselineId", baseline_id(report));
+    put("PatchBaselineId", baseline_id);
     put("PatchState", p.state.as_str());
     put("PatchGroup", &exec.patch_group);
     put("DocumentName", "");
@@ -279,9 +358,9 @@ fn summary_content(report: &Report, exec: &Execution) -> Value {
     let mut put = |k: &str, v: String| {
         m.insert(k.to_string(), Value::String(v));
     };
-    put("BaselineId", baseline_id(report).to_string());
+    put("BaselineId", baseline_id(report));
     put("PatchGroup", exec.patch_group.clone());
-    put("SnapshotId", exec.snapshot_id.clone());
+    put("SnapshotId", exec.snapshot_id());
     put("ExecutionId", exec.execution_id.clone());
     put("InstalledCount", s.installed_count.to_string());
     put("InstalledOtherCount", s.installed_other_count.to_string());
@@ -330,13 +409,14 @@ fn summary_content(report: &Report, exec: &Execution) -> Value {
 
 /// The input of `aws ssm put-inventory --cli-input-json file://FILE`.
 pub fn put_inventory(report: &Report, exec: &Execution) -> AwsDocument {
+    let baseline_id = checked_baseline_id(report);
     let (entries, left_out) = uploaded_entries(report);
     let capture_time = aws_time(report.finished_at);
     let summary = Value::Array(vec![summary_content(report, exec)]);
     let content = Value::Array(
         entries
             .iter()
-            .map(|p| Value::Object(attributes(report, exec, p)))
+            .map(|p| Value::Object(attributes(report, exec, &baseline_id, p)))
             .collect(),
     );
     let value = json!({
@@ -356,7 +436,7 @@ pub fn put_inventory(report: &Report, exec: &Execution) -> AwsDocument {
                 "CaptureTime": capture_time,
                 "Context": {
                     "ComplianceType": "Patch",
-                    "ExecutionId": exec.context_execution_id(),
+                    "ExecutionId": exec.snapshot_id(),
                     "ExecutionType": "Command",
                     "ExecutionTime": aws_time(report.started_at),
                 },
@@ -370,12 +450,13 @@ pub fn put_inventory(report: &Report, exec: &Execution) -> AwsDocument {
 /// The input of `aws ssm put-compliance-items --cli-input-json file://FILE`: the same entries,
 /// with Id, Title, Severity and Status at the top of each item and the rest under `Details`.
 pub fn put_compliance_items(report: &Report, exec: &Execution) -> AwsDocument {
+    let baseline_id = checked_baseline_id(report);
     let (entries, left_out) = uploaded_entries(report);
     let items = Value::Array(
         entries
             .iter()
             .map(|p| {
-                let mut details = attributes(report, exec, p);
+                let mut details = attributes(report, exec, &baseline_id, p);
                 let mut item = Map::new();
                 for key in ["Id", "Title", "Severity", "Status"] {
                     if let Some(v) = details.shift_remove(key) {
@@ -393,7 +474,7 @@ pub fn put_compliance_items(report: &Report, exec: &Execution) -> AwsDocument {
         "ComplianceType": "Patch",
         "ExecutionSummary": {
             "ExecutionTime": aws_time(report.started_at),
-            "ExecutionId": exec.context_execution_id(),
+            "ExecutionId": exec.snapshot_id(),
             "ExecutionType": "Command",
         },
         "ItemContentHash": content_hash(&items),

@@ -413,6 +413,45 @@ fn refresh_never_runs_the_images_apt_hooks_on_the_host() {
 }
 
 #[test]
+fn refresh_never_runs_download_methods_from_the_image() {
+    let Some(case) = Case::new("refresh_never_runs_download_methods_from_the_image") else {
+        return;
+    };
+    // The image's configuration points apt at a `file` method of its own (relative: resolved
+    // under Dir, the image) and tries to replace our main configuration file, which pins it back.
+    let marker = case.tmp.path().join("image-method-ran");
+    let methods = case.root.join("usr/lib/apt/image-methods");
+    std::fs::create_dir_all(&methods).unwrap();
+    let method = methods.join("file");
+    std::fs::write(
+        &method,
+        format!("#!/bin/sh\ntouch '{}'\nexit 1\n", marker.display()),
+    )
+    .unwrap();
+    chmod_755(&method);
+    std::fs::write(
+        case.root.join("etc/apt/apt.conf.d/30methods"),
+        "Dir::Bin::methods \"usr/lib/apt/image-methods\";\nDir::Etc::main \"/dev/null\";\n",
+    )
+    .unwrap();
+    let fresh = case.inventory(true, &[]);
+    assert_eq!(fresh.available.len(), 14, "{:#?}", fresh.available);
+    assert!(
+        !marker.exists(),
+        "host apt ran the image's download method {}",
+        method.display()
+    );
+    // The same root under a plain APT_CONFIG does run it: the check above can fail.
+    let _ = run(Command::new("apt-get")
+        .args(["-qq", "update"])
+        .env("APT_CONFIG", case.apt_config()));
+    assert!(
+        marker.exists(),
+        "control: apt runs the image's method without our isolation"
+    );
+}
+
+#[test]
 fn baseline_sources_replace_the_configured_sources_without_touching_them() {
     let Some(case) =
         Case::new("baseline_sources_replace_the_configured_sources_without_touching_them")

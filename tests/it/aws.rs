@@ -204,6 +204,50 @@ fn aws_files_pass_the_aws_cli_parameter_validation() {
     assert_valid(cli, "put-compliance-items", &o.path("compliance.json"));
 }
 
+/// A predefined baseline has no id: the files carry a derived one in AWS's pattern (said on
+/// stderr), a generated SnapshotId, and still pass the AWS CLI's validation.
+#[test]
+fn baseline_without_an_id_gets_a_derived_one_that_fits_aws() {
+    let o = Outputs::new();
+    let out = run(patchbaseline()
+        .arg("scan")
+        .arg("--inventory")
+        .arg(inventory())
+        .args(["--at", "2026-11-29", "--instance-id", INSTANCE])
+        .arg("--aws-inventory")
+        .arg(o.path("inventory.json"))
+        .arg("--aws-compliance")
+        .arg(o.path("compliance.json")));
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let pattern = regex::Regex::new(r"^[a-zA-Z0-9_\-:/]{20,128}$").unwrap();
+    let inv = read_json(&o.path("inventory.json"));
+    let s = &inv["Items"][0]["Content"][0];
+    let id = s["BaselineId"].as_str().unwrap();
+    assert!(pattern.is_match(id), "{id}");
+    assert!(id.starts_with("pb-"), "{id}");
+    assert!(
+        stderr.contains("warning: baseline") && stderr.contains(id),
+        "{stderr}"
+    );
+    assert!(
+        patchbaseline::report::aws::check_snapshot_id(s["SnapshotId"].as_str().unwrap()).is_ok(),
+        "{s:#}"
+    );
+    let comp = read_json(&o.path("compliance.json"));
+    for item in comp["Items"].as_array().unwrap() {
+        assert_eq!(item["Details"]["PatchBaselineId"], id);
+    }
+    for e in inv["Items"][1]["Content"].as_array().unwrap() {
+        assert_eq!(e["PatchBaselineId"], id);
+    }
+    let Some(cli) = aws_cli("baseline_without_an_id_gets_a_derived_one_that_fits_aws") else {
+        return;
+    };
+    assert_valid(cli, "put-inventory", &o.path("inventory.json"));
+    assert_valid(cli, "put-compliance-items", &o.path("compliance.json"));
+}
+
 #[test]
 fn broken_aws_files_fail_the_aws_cli_parameter_validation() {
     let test = "broken_aws_files_fail_the_aws_cli_parameter_validation";
@@ -289,11 +333,13 @@ fn inventory_file_content() {
     ] {
         assert!(time.is_match(t.as_str().unwrap()), "{t}");
     }
-    // Without a snapshot id the context names the execution.
-    assert_eq!(
-        compliance["Context"]["ExecutionId"],
-        "0b5d7c6e-1111-2222-3333-444455556666"
+    // Without a snapshot id one is made (AWS always has one), and the context names it.
+    let snapshot = s["SnapshotId"].as_str().unwrap();
+    assert!(
+        patchbaseline::report::aws::check_snapshot_id(snapshot).is_ok(),
+        "{s:#}"
     );
+    assert_eq!(compliance["Context"]["ExecutionId"], snapshot);
     let content = &compliance["Content"];
     assert_eq!(
         content.as_array().unwrap().len(),

@@ -153,7 +153,7 @@ fn the_ubuntu_capture_loads_as_aws_stores_it() {
         b.approval_rules[0].approval,
         patchbaseline::baseline::Approval::AfterDays(7)
     );
-    assert!(!b.operating_system.uses_approval_dates());
+    assert!(b.operating_system.is_apt());
 }
 
 #[test]

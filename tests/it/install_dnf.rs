@@ -27,12 +27,17 @@ struct Case {
 
 impl Case {
     fn new(test: &str) -> Option<Case> {
+        Case::from_template(test, "template-install")
+    }
+
+    /// A copy of the fixture's root `template` (build.sh).
+    fn from_template(test: &str, template: &str) -> Option<Case> {
         let fix = fixture(test)?;
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("root");
         let out = run(Command::new("cp")
             .arg("-a")
-            .arg(fix.dir.join("template-install"))
+            .arg(fix.dir.join(template))
             .arg(&root));
         assert!(out.status.success(), "{}", show(&out));
         assert!(root.join("etc/fixture-root").exists());
@@ -182,6 +187,39 @@ fn ids_in(report: &Value, state: &str) -> Vec<String> {
         .collect()
 }
 
+/// archmove-sim 1.0-1.x86_64 installed, 2.0-1.noarch offered in a Security/Important notice:
+/// dnf treats it as an upgrade, so the update must be Missing under the installed arch (not
+/// hidden as archmove-sim.noarch NotApplicable beside archmove-sim.x86_64 InstalledOther), and
+/// the install must ask dnf for the version that exists (there is no 2.0-1.x86_64).
+#[test]
+fn install_dnf_update_that_changes_arch_is_missing_then_installed() {
+    let Some(case) = Case::from_template(
+        "install_dnf_update_that_changes_arch_is_missing_then_installed",
+        "template-archmove",
+    ) else {
+        return;
+    };
+    assert_eq!(case.rpm_q("archmove-sim"), ["1.0-1"]);
+    let (out, scan) = case.command("scan", &security_baseline(json!({})), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let p = patch(&scan, "archmove-sim.x86_64");
+    assert_eq!(p["state"], "Missing", "{p}");
+    assert_eq!(p["target_version"], "2.0-1", "{p}");
+    assert_eq!(p["installed_version"], "1.0-1", "{p}");
+    assert!(
+        ids_in(&scan, "NotApplicable")
+            .iter()
+            .all(|id| id != "archmove-sim.noarch"),
+        "{scan:#}"
+    );
+
+    let (out, report) = case.install(&security_baseline(json!({})), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    assert_eq!(case.rpm_q("archmove-sim"), ["2.0-1"]);
+    assert!(ids_in(&report, "Failed").is_empty(), "{report:#}");
+    assert!(ids_in(&report, "Missing").is_empty(), "{report:#}");
+}
+
 #[test]
 fn install_dnf_exact_versions_land_and_a_failing_pre_fails_alone() {
     let Some(case) = Case::new("install_dnf_exact_versions_land_and_a_failing_pre_fails_alone")
@@ -261,7 +299,8 @@ fn install_dnf_exact_versions_land_and_a_failing_pre_fails_alone() {
     assert!(tx[0]["command"]
         .as_str()
         .unwrap()
-        .contains("upgrade badpre-sim-0:2.0-1.noarch curl-sim-0:2.1-1.noarch"));
+        // Names installed under one arch are asked for without it (src/backend/dnf_install.rs).
+        .contains("upgrade badpre-sim-0:2.0-1 curl-sim-0:2.1-1"));
     assert_eq!(
         tx[tx.len() - 1]["packages"],
         json!(["badpre-sim.noarch=2.0-1"])

@@ -12,8 +12,10 @@
 //! * after a failed transaction, `dpkg --configure --pending` with the dpkg options apt itself
 //!   would pass (`apt-config dump DPkg::Options`): when one package's maintainer script fails
 //!   during unpack, apt stops before configuring the packages that DID unpack, leaving them
-//!   "unpacked"; finishing them is finishing our own transaction. Then `dpkg --audit`: anything
-//!   still unfinished is reported (and those packages are Failed).
+//!   "unpacked"; finishing them is finishing our own transaction. For an image root it runs
+//!   only when those options end with our `--root=ROOT` (else it refuses: dpkg would act on the
+//!   host). Then `dpkg --audit`: anything still unfinished is reported (and those packages are
+//!   Failed).
 //!
 //! For an image root apt must also be told where dpkg works: apt passes nothing about `Dir` to
 //! dpkg, so without `--root` dpkg would unpack into the HOST. We add `--root=ROOT` (dpkg then
@@ -26,7 +28,7 @@
 use std::path::Path;
 
 use crate::baseline::PatchSource;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::exec::{Cmd, Output};
 use crate::model::InstalledPackage;
 use crate::system::resolve_in_root;
@@ -126,6 +128,9 @@ impl AptInstaller {
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect();
+        if let Some(root) = self.image_root() {
+            confined_to(root, &dpkg_options)?;
+        }
         let configure = Cmd::new("dpkg")
             .args(&dpkg_options)
             .args(["--configure", "--pending"])
@@ -209,6 +214,31 @@ fn isolation_options(root: &Path) -> Vec<String> {
     .into_iter()
     .flat_map(|o| ["-o".to_string(), o])
     .collect()
+}
+
+/// Refuse to run dpkg for the image `root` with `options` (apt's `DPkg::Options`) unless the
+/// last option that chooses where dpkg works is our `--root=ROOT`: anything else would make
+/// `dpkg --configure --pending` act on the host (or wherever the image's options point).
+fn confined_to(root: &Path, options: &[String]) -> Result<()> {
+    let ours = format!("--root={}", root.display());
+    let last = options.iter().rev().find(|o| {
+        ["--root", "--instdir", "--admindir"]
+            .iter()
+            .any(|name| o.as_str() == *name || o.starts_with(&format!("{name}=")))
+    });
+    if last == Some(&ours) {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "refusing to run `dpkg --configure --pending` for the image {}: apt's DPkg::Options do not end with {ours} ({})",
+        root.display(),
+        if options.is_empty() {
+            "none".to_string()
+        } else {
+            options.join(" ")
+        }
+    ))
+    .with_hint("finish the image's transaction by hand: dpkg --root=ROOT --configure --pending"))
 }
 
 /// The arguments after the options: `[-s] -q -y --only-upgrade --no-remove install NAME=VER …`.
@@ -372,6 +402,30 @@ pub fn problems(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn opts(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn dpkg_repair_runs_only_when_apt_confines_dpkg_to_the_image() {
+        let root = Path::new("/img");
+        confined_to(root, &opts(&["--force-script-chrootless", "--root=/img"])).unwrap();
+        // The image's own --root before ours is overridden by ours.
+        confined_to(root, &opts(&["--root=/", "--root=/img", "--log=/img/x"])).unwrap();
+        for bad in [
+            opts(&[]),
+            opts(&["--force-confold"]),
+            opts(&["--root=/img", "--instdir=/"]),
+            opts(&["--root=/img", "--admindir", "/var/lib/dpkg"]),
+            opts(&["--root=/other"]),
+            opts(&["--root=/img/"]),
+        ] {
+            let e = confined_to(root, &bad).unwrap_err();
+            assert_eq!(e.exit_code(), 3, "{bad:?}");
+            assert!(e.message.contains("--root=/img"), "{}", e.message);
+        }
+    }
 
     fn t(name: &str, arch: &str, version: &str) -> Target {
         Target {

@@ -71,6 +71,9 @@ fn exec() -> Execution {
     }
 }
 
+/// `exec().snapshot_id()`: no SnapshotId given.
+const DERIVED_SNAPSHOT: &str = "ae6b679b-d9c0-48f8-8241-0c879e42002a";
+
 fn every_state() -> Vec<PatchEntry> {
     vec![
         entry("a.x86_64", PatchState::Installed),
@@ -107,7 +110,8 @@ fn summary_item_has_every_counter_as_a_string() {
     let expect = [
         ("BaselineId", "pb-0123456789abcdef0"),
         ("PatchGroup", "web"),
-        ("SnapshotId", ""),
+        // Derived from the instance and execution ids when none was given.
+        ("SnapshotId", DERIVED_SNAPSHOT),
         ("ExecutionId", "5f2aa4e3-5039-49ac-8f34-dba5b83d6e04"),
         ("InstalledCount", "1"),
         ("InstalledOtherCount", "1"),
@@ -184,7 +188,7 @@ fn compliance_item_lists_every_state_but_not_applicable_in_aws_order() {
         compliance["Context"],
         json!({
             "ComplianceType": "Patch",
-            "ExecutionId": "5f2aa4e3-5039-49ac-8f34-dba5b83d6e04",
+            "ExecutionId": DERIVED_SNAPSHOT,
             "ExecutionType": "Command",
             "ExecutionTime": "2026-11-29T06:00:00Z",
         })
@@ -290,9 +294,58 @@ fn missing_values_are_empty_strings() {
     assert_eq!(item["Classification"], "");
     assert_eq!(item["PatchSeverity"], "");
     assert_eq!(item["InstalledTime"], "");
-    // Without an id the baseline is named.
-    assert_eq!(item["PatchBaselineId"], "mine");
-    assert_eq!(summary["Content"][0]["BaselineId"], "mine");
+    // Without an id: a stable one derived from the OS and name, in AWS's pattern.
+    let derived = baseline_id(&r);
+    assert_eq!(derived, "pb-3bd1d213a0f8d00f1");
+    assert_eq!(item["PatchBaselineId"], derived);
+    assert_eq!(summary["Content"][0]["BaselineId"], derived);
+}
+
+#[test]
+fn baseline_ids_always_fit_the_aws_pattern() {
+    let pattern = regex::Regex::new(r"^[a-zA-Z0-9_\-:/]{20,128}$").unwrap();
+    let mut r = report(OperatingSystem::AmazonLinux2023, vec![]);
+    assert_eq!(
+        baseline_id(&r),
+        "pb-0123456789abcdef0",
+        "a fitting id is kept"
+    );
+    assert_eq!(baseline_id_note(&r), None);
+    let arn = "arn:aws:ssm:us-east-1:075727635805:patchbaseline/pb-0c7e89f711c3095f4";
+    r.baseline.id = Some(arn.into());
+    assert_eq!(baseline_id(&r), arn);
+    for id in [None, Some("short"), Some("has spaces in it, twenty+ chars")] {
+        r.baseline.id = id.map(String::from);
+        let derived = baseline_id(&r);
+        assert!(pattern.is_match(&derived), "{derived}");
+        assert_eq!(derived.len(), 20);
+        let note = baseline_id_note(&r).unwrap();
+        assert!(note.contains(&derived) && note.contains("mine"), "{note}");
+    }
+    // Stable, and different for another name or OS; a nameless baseline uses its file.
+    let first = baseline_id(&r);
+    assert_eq!(baseline_id(&r), first);
+    r.baseline.name = Some("other".into());
+    assert_ne!(baseline_id(&r), first);
+    r.baseline.name = None;
+    let by_file = baseline_id(&r);
+    assert!(pattern.is_match(&by_file));
+    r.baseline.source = "elsewhere.json".into();
+    assert_ne!(baseline_id(&r), by_file);
+}
+
+#[test]
+fn snapshot_id_is_the_given_one_else_a_uuid_per_node_and_execution() {
+    let mut e = exec();
+    let derived = e.snapshot_id();
+    assert!(check_snapshot_id(&derived).is_ok(), "{derived}");
+    assert_eq!(derived, DERIVED_SNAPSHOT);
+    assert_eq!(&derived[14..15], "4", "version 4 shape");
+    e.instance_id = "i-0123456789abcdef1".into();
+    assert_ne!(e.snapshot_id(), derived, "another node, another snapshot");
+    e.execution_id = "6f1b4f3e-0c1d-4b8a-9a43-2f0e5c8d7b21".into();
+    e.snapshot_id = "0b5d7c6e-1111-2222-3333-444455556666".into();
+    assert_eq!(e.snapshot_id(), "0b5d7c6e-1111-2222-3333-444455556666");
 }
 
 #[test]
@@ -328,7 +381,7 @@ fn put_compliance_items_shape() {
         v["ExecutionSummary"],
         json!({
             "ExecutionTime": "2026-11-29T06:00:00Z",
-            "ExecutionId": "5f2aa4e3-5039-49ac-8f34-dba5b83d6e04",
+            "ExecutionId": DERIVED_SNAPSHOT,
             "ExecutionType": "Command",
         })
     );

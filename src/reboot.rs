@@ -18,7 +18,9 @@
 //! boot time and kernel say nothing about an image.
 //!
 //! **The action** ([`choose`], then [`perform`] once the report is complete on disk), only when a
-//! reboot is required and `RebootIfNeeded` is in force:
+//! reboot is required, `RebootIfNeeded` is in force, and this run changed packages or earlier
+//! runs left packages pending (as AWS, which reboots only after installing something; other
+//! signals are reported with `required: true` and action `none`):
 //! 1. `--reboot-command CMD`: `sh -c CMD` (a user's command line, as in an SSM document);
 //! 2. under the SSM agent (`AWS_SSM_INSTANCE_ID` set): exit 194, the agent reboots and runs the
 //!    document again ([`crate::state::State::resume`] recognises that re-run);
@@ -218,6 +220,11 @@ pub struct RebootNeed {
     /// Some reason names no package (a reboot marker without its `.pkgs`, needs-restarting
     /// without names): every package this run changed waits for the reboot.
     pub unattributed: bool,
+    /// This run changed packages, or earlier runs left packages waiting for a reboot: only
+    /// then may the action reboot (AWS reboots only after installing something). Other
+    /// signals (another tool's marker, needs-restarting, an older running kernel) are still
+    /// reported, with action `none`.
+    pub ours: bool,
 }
 
 /// What a reason is about.
@@ -315,7 +322,10 @@ pub struct Detect<'a> {
 
 /// Does the system need a reboot, and why (see the module documentation).
 pub fn detect(d: &Detect) -> RebootNeed {
-    let mut need = RebootNeed::default();
+    let mut need = RebootNeed {
+        ours: !d.changed.is_empty() || !d.pending.is_empty(),
+        ..RebootNeed::default()
+    };
     let live = d.live.filter(|_| d.root == Path::new("/"));
     let new_versions: Vec<(&Change, &str)> = d
         .changed
@@ -690,15 +700,19 @@ pub fn under_ssm_agent() -> Option<SsmAgent> {
     })
 }
 
-/// The action for a need under a policy (see the module documentation for the order). The
-/// host itself is rebooted only when nothing else was asked for: no reboot command, not under
-/// the SSM agent, and the system is `/`.
+/// The action for a need under a policy (see the module documentation for the order). Nothing
+/// reboots unless this run changed packages or earlier runs left some pending
+/// ([`RebootNeed::ours`]). The host itself is rebooted only when nothing else was asked for: no
+/// reboot command, not under the SSM agent, and the system is `/`.
 pub fn choose(need: &RebootNeed, policy: &Policy) -> Action {
     if !need.required {
         return Action::None;
     }
     if !policy.reboot_if_needed {
         return Action::NotPermitted;
+    }
+    if !need.ours {
+        return Action::None;
     }
     match policy.command {
         Some(cmd) => Action::Command(cmd.to_string()),
@@ -1238,7 +1252,10 @@ mod tests {
         // Written before this run and about nothing it changed: an image's old marker.
         assert_eq!(
             detect_with(&[change("openssl-sim", Some("1.0-1"), "1.1-1")]),
-            RebootNeed::default()
+            RebootNeed {
+                ours: true,
+                ..RebootNeed::default()
+            }
         );
         let need = detect_with(&[
             change("openssl-sim", Some("1.0-1"), "1.1-1"),
@@ -1451,6 +1468,7 @@ mod tests {
             RebootNeed {
                 required: true,
                 reasons: vec!["x".into()],
+                ours: true,
                 ..RebootNeed::default()
             },
         ]
@@ -1513,6 +1531,15 @@ mod tests {
         assert_eq!(
             choose(&needs()[0], &p(if_needed, None, false, host)),
             Action::None
+        );
+        let others = RebootNeed {
+            ours: false,
+            ..need.clone()
+        };
+        assert_eq!(
+            choose(&others, &p(if_needed, Some("cmd"), true, host)),
+            Action::None,
+            "nothing installed now or pending: no reboot for other tools' signals"
         );
         assert_eq!(
             perform(&Action::SsmExit, img, &[], None).unwrap(),

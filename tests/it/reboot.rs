@@ -372,6 +372,39 @@ fn update_that_needs_no_reboot_does_not_run_the_reboot_command() {
 }
 
 #[test]
+fn another_tools_reboot_marker_does_not_reboot_when_nothing_was_installed() {
+    let Some(sim) =
+        Sim::new("another_tools_reboot_marker_does_not_reboot_when_nothing_was_installed")
+    else {
+        return;
+    };
+    // Another tool (unattended-upgrades, say) writes the marker while this run goes on: a
+    // modification time after the run started.
+    let marker = sim.root().join("run/reboot-required");
+    std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&marker).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
+    drop(f);
+    let (code, report) = sim.install(&[], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert!(sim.invocations().is_empty(), "{:?}", sim.invocations());
+    assert_eq!(report.reboot.action, "none");
+    assert!(report.reboot.required, "the signal is reported");
+    assert!(
+        report
+            .reboot
+            .reasons
+            .iter()
+            .any(|r| r.contains("reboot-required")),
+        "{:?}",
+        report.reboot
+    );
+    assert_eq!(sim.state().reboot_request, None);
+}
+
+#[test]
 fn no_reboot_records_pending_and_a_later_reboot_if_needed_acts_on_it() {
     let Some(sim) = Sim::new("no_reboot_records_pending_and_a_later_reboot_if_needed_acts_on_it")
     else {

@@ -380,10 +380,16 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
                     reboot_option: req.params.reboot_option.as_str(),
                     reboot_command: req.reboot_command,
                     override_list: override_list.as_ref(),
+                    lock_timeout: flow.lock_timeout,
                 },
             )?;
-            let code = if outcome.fatal.is_some() {
-                exit::OPERATION_FAILED
+            let code = if let Some(e) = &outcome.fatal {
+                // A lock taken by another package manager mid-run is exit 4; the rest 3.
+                if e.kind == crate::error::ErrorKind::LockTimeout {
+                    e.exit_code()
+                } else {
+                    exit::OPERATION_FAILED
+                }
             } else if outcome.report.summary.failed_count > 0 {
                 exit::PACKAGES_FAILED
             } else {

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::app::{report_of, Evaluated};
 use crate::backend::install::{index_installed, Change, Installer, Simulation, Target};
 use crate::baseline::{Baseline, RejectedPatchesAction};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Family, InstalledPackage, PatchState};
 use crate::report::{InstallRecord, Operation, PackageChange, Report, TransactionRecord};
 use crate::rules::{self, patterns::PatternSet};
@@ -42,6 +42,8 @@ pub struct Options<'a> {
     pub reboot_option: &'a str,
     pub reboot_command: Option<&'a str>,
     pub override_list: Option<&'a InstallOverrideList>,
+    /// How long the package manager may wait for its own locks (`--lock-timeout`).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The result of an install run.
@@ -67,11 +69,24 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     let family = ev.inventory.family;
     let planned = plan(ev, opts.override_list);
     tracing::info!(packages = planned.len(), "install plan");
-    let installer = Installer::new(system, &ev.root, &ev.sources, block_patterns(&ev.baseline))?;
+    let mut installer =
+        Installer::new(system, &ev.root, &ev.sources, block_patterns(&ev.baseline))?;
+    installer.set_lock_timeout(opts.lock_timeout);
     let mut run = Run::new(&installer, family, &ev.baseline);
-    let fatal = run
+    let mut fatal = run
         .apply(planned.iter().map(|p| p.target.clone()).collect())
         .err();
+    if let Some(e) = fatal.as_mut().filter(|e| e.kind == ErrorKind::LockTimeout) {
+        if let Some((path, holder)) = crate::lock::held_package_manager_lock(&ev.root, family) {
+            e.message
+                .push_str(&format!(" ({} is held by {holder})", path.display()));
+        }
+        if run.installed_now.is_none() {
+            // Another package manager held the lock before anything was installed: nothing
+            // changed, so nothing failed; exit 4 as for a lock held before the run.
+            return Err(fatal.expect("just matched"));
+        }
+    }
     if let Some(e) = &fatal {
         tracing::error!("install stopped: {e}");
     }
@@ -395,6 +410,14 @@ impl<'a> Run<'a> {
                 exit_code: tx.output.code(),
                 seconds: (tx.seconds * 1000.0).round() / 1000.0,
             });
+            if let Some(said) = self.installer.lock_problem(&tx) {
+                // Not the packages' fault: stop (no split), every target stays as it was.
+                return Err(Error::new(
+                    ErrorKind::LockTimeout,
+                    format!("the package manager could not get its lock: {said}"),
+                )
+                .with_hint("let it finish, or wait longer with --lock-timeout SECONDS; never kill a running package manager"));
+            }
             if !tx.ok() {
                 self.notes.extend(self.installer.after_failure()?);
             }

@@ -854,9 +854,12 @@ pub fn prepare(flow: &Flow) -> Result<Prepared> {
     Ok(Prepared::Install(session))
 }
 
-/// Right before the first transaction, once every input is validated: an interrupted dpkg is
-/// refused or repaired (`--dpkg-repair`; exit 3). Nothing to do on RPM systems.
+/// Right before the first transaction, once every input is validated: the package-manager
+/// locks are waited for again (the refresh in between takes time, and apt-daily may have
+/// started meanwhile; exit 4), and an interrupted dpkg is refused or repaired
+/// (`--dpkg-repair`; exit 3).
 pub fn before_install(flow: &Flow) -> Result<()> {
+    lock::wait_for_package_manager(flow.root, flow.family, flow.lock_timeout)?;
     if flow.family == Family::Deb {
         if let Some(repaired) = lock::ensure_dpkg_ready(flow.root, flow.dpkg_repair)? {
             eprintln!("{repaired}");

@@ -614,3 +614,71 @@ fn run_operation_install_takes_the_install_path_and_writes_the_aws_files() {
     assert_eq!(summary["RebootOption"], "NoReboot");
     assert_eq!(summary["MissingCount"], "0");
 }
+
+/// apt-daily (here a helper holding dpkg's frontend lock) starts after the run checked the
+/// locks, during the refresh: the wait right before the first transaction names it (exit 4), and
+/// an apt-get that still meets the lock (it waits `DPkg::Lock::Timeout`, then fails) is a lock
+/// timeout too: no split, nothing Failed, nothing installed.
+#[test]
+fn install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures() {
+    let Some(case) =
+        Case::new("install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures")
+    else {
+        return;
+    };
+    let ev = patchbaseline::app::gather(&patchbaseline::cli::ScanArgs {
+        baseline: None,
+        root: Some(case.root.clone()),
+        report: None,
+        no_refresh: true,
+        inventory: None,
+        at: None,
+        console_limit: 2500,
+        boot_id_file: None,
+    })
+    .unwrap();
+    let before = case.status();
+    let mut holder =
+        crate::state::LockHolder::hold(&case.root.join("var/lib/dpkg/lock-frontend"), "fcntl");
+    let timeout = std::time::Duration::from_secs(1);
+    let flow = patchbaseline::reboot::Flow {
+        root: &case.root,
+        family: patchbaseline::model::Family::Deb,
+        boot_id_file: None,
+        lock_timeout: timeout,
+        dpkg_repair: patchbaseline::lock::DpkgRepair::Refuse,
+        reboot_if_needed: false,
+        reboot_command: Some("false"),
+        ssm: None,
+        started_at: chrono::Utc::now(),
+    };
+    let e = patchbaseline::reboot::before_install(&flow).unwrap_err();
+    assert_eq!(e.exit_code(), 4, "{e}");
+    assert!(e.message.contains(&format!("pid {}", holder.pid())), "{e}");
+
+    // Past that check (the lock taken a moment later): apt-get's own lock error.
+    let r = patchbaseline::install::run(
+        &ev,
+        &patchbaseline::install::Options {
+            reboot_option: "NoReboot",
+            reboot_command: None,
+            override_list: None,
+            lock_timeout: timeout,
+        },
+    );
+    let e = match r {
+        Ok(o) => panic!(
+            "a held lock is not a package failure: {:?}",
+            o.report.install.map(|i| i.transactions)
+        ),
+        Err(e) => e,
+    };
+    assert_eq!(e.exit_code(), 4, "{e}");
+    assert!(
+        e.message.contains(&format!("pid {}", holder.pid())),
+        "the holder is named: {e}"
+    );
+    assert!(holder.still_running(), "never killed");
+    assert_eq!(case.status(), before, "nothing installed");
+    assert_eq!(case.reboot_requests(), 0);
+}

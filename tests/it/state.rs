@@ -57,14 +57,14 @@ fn pending(id: &str, version: &str, boot: &str, scope: Scope) -> PendingPackage 
 }
 
 /// A process holding a lock the way a package manager does, until dropped (its stdin closes).
-struct LockHolder {
+pub(crate) struct LockHolder {
     child: Child,
 }
 
 impl LockHolder {
     /// `how`: `flock` (our run lock, pid written into the file), `fcntl` (dpkg, apt and rpm
     /// locks: POSIX record locks, via Python's lockf) or `pidfile` (dnf/yum: the pid in a file).
-    fn hold(path: &Path, how: &str) -> LockHolder {
+    pub(crate) fn hold(path: &Path, how: &str) -> LockHolder {
         const SCRIPT: &str = r#"
 import fcntl, os, sys
 path, how = sys.argv[1], sys.argv[2]
@@ -94,11 +94,11 @@ sys.stdin.read()
         LockHolder { child }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn still_running(&mut self) -> bool {
+    pub(crate) fn still_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 }

@@ -94,9 +94,21 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     // Evaluate again with what is installed now. What the repositories offer and the advisories
     // are the ones read before the install: a second repository query would cost another
     // package-manager start (a third of a dnf install's overhead) and tell nothing new.
+    // From here on transactions may have run: no error may lose the report. What cannot be
+    // read again is reported, and the last installed set known stands in for it.
     let fully_installed = match (run.installed_now.take(), &fatal) {
         (Some(now), None) => now,
-        _ => installer.installed()?,
+        (last, _) => installer.installed().unwrap_or_else(|e| {
+            run.notes.push(format!(
+                "cannot read the installed packages after the install ({e}): the report shows {}",
+                if last.is_some() {
+                    "them as of the last transaction that could be read"
+                } else {
+                    "them as before the install"
+                }
+            ));
+            last.unwrap_or_else(|| ev.inventory.installed.clone())
+        }),
     };
     let after = Evaluated {
         baseline: ev.baseline.clone(),
@@ -116,7 +128,13 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     // A target dpkg left unfinished is Failed; anything else it left unfinished is an error.
     let planned_ids: HashSet<String> = planned.iter().map(|p| p.target.id()).collect();
     let mut unfinished: HashMap<String, String> = HashMap::new();
-    for (name, arch, state) in installer.unfinished()? {
+    let left_unfinished = installer.unfinished().unwrap_or_else(|e| {
+        run.notes.push(format!(
+            "cannot read which packages the package manager left unfinished: {e}"
+        ));
+        Vec::new()
+    });
+    for (name, arch, state) in left_unfinished {
         let id = format!("{name}.{arch}");
         if planned_ids.contains(&id) {
             unfinished.insert(id, state);

@@ -893,7 +893,9 @@ pub struct Finished {
 /// After the install, before the report is written: settle and record pending packages, detect
 /// the need, choose the action (never a reboot after a signal or on the re-run after a reboot),
 /// record a request, fill the report (`reboot`, InstalledPendingReboot states, `interrupted`),
-/// and save the state. Then write the report and call [`Finished::perform`].
+/// and save the state. Then write the report and call [`Finished::perform`]. A state that
+/// cannot be saved is not an error here (the report must still be written): it is in the
+/// report's errors, the action becomes `none`, and the exit code 3.
 pub fn finish(
     session: &mut Session,
     report: &mut report::Report,
@@ -940,13 +942,31 @@ pub fn finish(
     if !flow.reboot_if_needed && !done.after_reboot {
         session.state.last_no_reboot_install = Some(now);
     }
+    let mut decision = decision;
     let mut exit_code = done.exit_code;
     if let Some(sig) = interrupted {
         report.interrupted = true;
         report.errors.push(signals::interrupted_error(sig).message);
         exit_code = exit::INTERRUPTED;
     }
-    session.save(now)?;
+    if let Err(e) = session.save(now) {
+        // The transactions have run: the report is still written (by the caller, next), and
+        // says what was lost. No reboot without its request on disk (the re-run after it would
+        // not know it), and the run exits 3.
+        report.errors.push(format!(
+            "{e}: pending reboots of this run are not recorded{}",
+            if decision.action.reboots() {
+                "; the reboot was not made"
+            } else {
+                ""
+            }
+        ));
+        if decision.action.reboots() {
+            decision.action = Action::None;
+            report.reboot = decision.need.to_report(&decision.action);
+        }
+        exit_code = exit::OPERATION_FAILED;
+    }
     Ok(Finished {
         decision,
         exit_code,

@@ -106,6 +106,26 @@ pub struct Evaluated {
 /// Load the baseline, find the system, gather its inventory. Validation of every input happens
 /// before the package manager is asked anything.
 pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
+    gather_inputs(args, load_inputs(args)?)
+}
+
+/// Every input of a scan, validated, before the package manager is asked anything: the
+/// baseline (loaded and selected for the system), the what-if inventory, the system.
+pub struct Inputs {
+    baseline: Baseline,
+    baseline_source: String,
+    what_if: Option<Inventory>,
+    system: Option<System>,
+    operating_system: OperatingSystem,
+    root: PathBuf,
+    sources: Vec<crate::baseline::PatchSource>,
+    now: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+}
+
+/// The first half of [`gather`]: read and validate every input (exit 2 on a bad one) without
+/// running the package manager, taking a lock or waiting for anything.
+pub fn load_inputs(args: &ScanArgs) -> Result<Inputs> {
     let started_at = Utc::now();
     let now = parse_at(args.at.as_deref())?;
     let document = match &args.baseline {
@@ -175,6 +195,33 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
             .collect(),
         None => Vec::new(),
     };
+    Ok(Inputs {
+        baseline,
+        baseline_source,
+        what_if,
+        system,
+        operating_system,
+        root,
+        sources,
+        now,
+        started_at,
+    })
+}
+
+/// The second half of [`gather`]: the inventory of the system the inputs name (refreshing the
+/// package manager's metadata unless `--no-refresh`).
+pub fn gather_inputs(args: &ScanArgs, inputs: Inputs) -> Result<Evaluated> {
+    let Inputs {
+        baseline,
+        baseline_source,
+        what_if,
+        system,
+        operating_system,
+        root,
+        sources,
+        now,
+        started_at,
+    } = inputs;
     let inventory = match (what_if, &system) {
         (Some(inv), _) => inv,
         (None, Some(sys)) => {
@@ -327,6 +374,8 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         }
         None => None,
     };
+    // Every input is validated before the locks, the waits and the state (exit 2 at once).
+    let inputs = load_inputs(req.scan)?;
     let plan = fleet_prepare(req.fleet, &req.params)?;
     if !nix::unistd::Uid::effective().is_root() {
         return Err(Error::invalid(
@@ -365,7 +414,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         Prepared::AfterReboot(session, request) => (session, Some(request.exit_code)),
         Prepared::Install(session) => (session, None),
     };
-    let ev = gather(req.scan)?;
+    let ev = gather_inputs(req.scan, inputs)?;
     let (mut report, after, changed, code) = match after_reboot {
         // The reboot we asked for happened: report the system as it is, install nothing.
         Some(code) => {

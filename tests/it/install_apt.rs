@@ -682,3 +682,32 @@ fn install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures()
     assert_eq!(case.status(), before, "nothing installed");
     assert_eq!(case.reboot_requests(), 0);
 }
+
+/// A bad baseline is exit 2 before any lock, wait or state write: even with dpkg's lock held
+/// (which would be a wait and exit 4 were the baseline read after it).
+#[test]
+fn install_apt_bad_baseline_is_exit_2_before_waiting_for_a_held_lock() {
+    let Some(case) = Case::new("install_apt_bad_baseline_is_exit_2_before_waiting_for_a_held_lock")
+    else {
+        return;
+    };
+    let _holder =
+        crate::state::LockHolder::hold(&case.root.join("var/lib/dpkg/lock-frontend"), "fcntl");
+    let bad = case.file("bad-baseline.json", "{\"OperatingSystem\": ");
+    let (out, report) = case.install(
+        None,
+        &["--baseline", bad.to_str().unwrap(), "--lock-timeout", "5"],
+    );
+    assert_eq!(exit_code(&out), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad-baseline.json"),
+        "{}",
+        show(&out)
+    );
+    assert!(report.is_null());
+    assert!(
+        !case.root.join("var/lib/patchbaseline/state.json").exists(),
+        "no state written"
+    );
+    assert_eq!(case.reboot_requests(), 0);
+}

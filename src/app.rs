@@ -418,7 +418,8 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
     let (mut report, after, changed, code) = match after_reboot {
         // The reboot we asked for happened: report the system as it is, install nothing.
         Some(code) => {
-            let report = report_of(&ev, Operation::Install);
+            let mut report = report_of(&ev, Operation::Install);
+            installing::mark_after_reboot(&ev, &mut report, override_list.as_ref());
             (report, ev.inventory, Vec::new(), code)
         }
         None => {

@@ -611,6 +611,36 @@ fn mark_failures(
     }
 }
 
+/// The re-run after the reboot an install asked for (the SSM agent's, which installs nothing):
+/// what is still below its target was not installed by the run before the reboot, and is Failed
+/// as in that run's report (an Install report never contains Missing; with an override list only
+/// the listed packages can be Failed).
+pub fn mark_after_reboot(
+    ev: &Evaluated,
+    report: &mut Report,
+    override_list: Option<&InstallOverrideList>,
+) {
+    const WHY: &str = "not installed by the run before the reboot";
+    let not_done: HashMap<String, Target> = plan(ev, override_list)
+        .into_iter()
+        .map(|p| (p.target.id(), p.target))
+        .collect();
+    let failed: HashMap<String, String> = report
+        .patches
+        .iter()
+        .filter(|p| not_done.contains_key(&p.id) || p.state == PatchState::Missing)
+        .map(|p| (p.id.clone(), WHY.to_string()))
+        .collect();
+    mark_failures(
+        report,
+        &not_done,
+        &failed,
+        &HashMap::new(),
+        override_list.is_none(),
+    );
+    report.refresh_summary();
+}
+
 /// Every installed `name.arch` whose set of versions changed, newest before → newest after.
 fn changes(
     family: Family,

@@ -711,3 +711,64 @@ fn install_apt_bad_baseline_is_exit_2_before_waiting_for_a_held_lock() {
     );
     assert_eq!(case.reboot_requests(), 0);
 }
+
+/// The SSM agent's re-run after the reboot a failing install asked for (exit 194; an image
+/// root, so the reboot is only that exit code) installs nothing and keeps the failure: an
+/// Install report never contains Missing.
+#[test]
+fn install_apt_rerun_after_the_ssm_reboot_keeps_failed_packages_failed() {
+    let Some(case) =
+        Case::new("install_apt_rerun_after_the_ssm_reboot_keeps_failed_packages_failed")
+    else {
+        return;
+    };
+    let boot = case.boot("boot-1");
+    let report = case.tmp.path().join("install.json");
+    let ssm_install = || {
+        let mut cmd = patchbaseline();
+        cmd.env("AWS_SSM_INSTANCE_ID", "i-0fixture")
+            .env("SSM_COMMAND_ID", "cmd-1")
+            .args([
+                "install",
+                "--no-refresh",
+                "--reboot-option",
+                "RebootIfNeeded",
+            ])
+            .arg("--root")
+            .arg(&case.root)
+            .arg("--boot-id-file")
+            .arg(&boot)
+            .arg("--report")
+            .arg(&report);
+        let out = run(&mut cmd);
+        (out, read_json(&report))
+    };
+    let (out, first) = ssm_install();
+    assert_eq!(exit_code(&out), Some(194), "{}", show(&out));
+    assert_eq!(patch(&first, "badpre-sim.all")["state"], "Failed");
+
+    case.boot("boot-2");
+    let _ = std::fs::remove_file(case.root.join("run/reboot-required"));
+    let (out, rerun) = ssm_install();
+    assert_eq!(
+        exit_code(&out),
+        Some(1),
+        "the install's own code: {}",
+        show(&out)
+    );
+    let badpre = patch(&rerun, "badpre-sim.all");
+    assert_eq!(badpre["state"], "Failed", "{rerun:#}");
+    assert!(
+        badpre["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not installed by the run before the reboot"),
+        "{badpre:#}"
+    );
+    assert_eq!(
+        in_state(&rerun, "Missing"),
+        Vec::<String>::new(),
+        "{rerun:#}"
+    );
+    assert_eq!(case.reboot_requests(), 0);
+}

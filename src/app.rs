@@ -326,8 +326,9 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
 }
 
 fn scan(args: &ScanArgs, fleet: &FleetArgs) -> Result<i32> {
-    let plan = fleet_prepare(fleet, &RunParams::default())?;
+    let mut plan = fleet_prepare(fleet, &RunParams::default())?;
     let report = scan_report(args)?;
+    plan.scanned(args);
     publish(&report, args.report.as_deref(), args.console_limit)?;
     fleet_finish(&report, &plan, exit::SUCCESS)
 }
@@ -376,7 +377,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
     };
     // Every input is validated before the locks, the waits and the state (exit 2 at once).
     let inputs = load_inputs(req.scan)?;
-    let plan = fleet_prepare(req.fleet, &req.params)?;
+    let mut plan = fleet_prepare(req.fleet, &req.params)?;
     if !nix::unistd::Uid::effective().is_root() {
         return Err(Error::invalid(
             "install changes packages and must run as root (nothing was changed)",
@@ -466,6 +467,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         },
     )?;
     publish(&report, req.scan.report.as_deref(), req.scan.console_limit)?;
+    plan.set_last_no_reboot_install(session.state.last_no_reboot_install);
     let code = fleet_finish(&report, &plan, finished.exit_code)?;
     // Every output is on disk: now the reboot (command, 194 or systemctl), if any.
     finished.perform(&flow, req.scan.report.as_deref(), code)
@@ -629,6 +631,24 @@ pub struct FleetPlan {
     fail_on: Vec<PatchState>,
 }
 
+impl FleetPlan {
+    /// AWS's LastNoRebootInstallOperationTime, from the pending-reboot state.
+    fn set_last_no_reboot_install(&mut self, at: Option<DateTime<Utc>>) {
+        if let Some(exec) = &mut self.execution {
+            exec.last_no_reboot_install_time = at;
+        }
+    }
+
+    /// For a scan of a system (not a what-if inventory): the time from its state, read without
+    /// the run lock (nothing when there is none or it cannot be read).
+    fn scanned(&mut self, args: &ScanArgs) {
+        if args.inventory.is_none() {
+            let root = args.root.as_deref().unwrap_or(Path::new("/"));
+            self.set_last_no_reboot_install(crate::state::last_no_reboot_install(root, Utc::now()));
+        }
+    }
+}
+
 /// Check the fleet options: the AWS files need a valid instance id.
 pub fn fleet_prepare(args: &FleetArgs, run: &RunParams) -> Result<FleetPlan> {
     let wants_aws = args.aws_inventory.is_some() || args.aws_compliance.is_some();
@@ -761,8 +781,9 @@ fn run_operation(args: &RunArgs) -> Result<i32> {
             if let Some(list) = &args.install_override_list {
                 tracing::info!(list = %list.display(), "Scan ignores the InstallOverrideList");
             }
-            let plan = fleet_prepare(&args.fleet, &params)?;
+            let mut plan = fleet_prepare(&args.fleet, &params)?;
             let report = scan_report(&scan_args)?;
+            plan.scanned(&scan_args);
             publish(
                 &report,
                 scan_args.report.as_deref(),

@@ -522,6 +522,14 @@ pub fn pending_for_scan(
     Ok(state.pending)
 }
 
+/// For a scan: when the last NoReboot install ran (AWS's LastNoRebootInstallOperationTime),
+/// read without locking; None when there is no state or it cannot be read.
+pub fn last_no_reboot_install(root: &Path, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    State::load(&StateDir::for_root(root), now)
+        .ok()?
+        .last_no_reboot_install
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -772,3 +772,52 @@ fn install_apt_rerun_after_the_ssm_reboot_keeps_failed_packages_failed() {
     );
     assert_eq!(case.reboot_requests(), 0);
 }
+
+/// AWS's LastNoRebootInstallOperationTime: recorded by a NoReboot install, in its own
+/// AWS:PatchSummary and in a later scan's.
+#[test]
+fn install_apt_no_reboot_time_reaches_the_aws_patch_summary() {
+    let Some(case) = Case::new("install_apt_no_reboot_time_reaches_the_aws_patch_summary") else {
+        return;
+    };
+    let boot = case.boot("boot-1");
+    let aws = case.tmp.path().join("aws-inventory.json");
+    let aws_arg = aws.to_str().unwrap();
+    let fleet = [
+        "--aws-inventory",
+        aws_arg,
+        "--instance-id",
+        "i-0123456789abcdef0",
+        "--boot-id-file",
+        boot.as_str(),
+    ];
+    let summary = || {
+        let inv = read_json(&aws);
+        let item = inv["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["TypeName"] == "AWS:PatchSummary")
+            .cloned()
+            .unwrap_or_else(|| panic!("no AWS:PatchSummary: {inv:#}"));
+        item["Content"][0].clone()
+    };
+    let mut args = vec!["--reboot-option", "NoReboot"];
+    args.extend(fleet);
+    let (out, _) = case.install(None, &args);
+    assert_eq!(exit_code(&out), Some(1), "badpre-sim fails: {}", show(&out));
+    let installed = summary();
+    let at = installed["LastNoRebootInstallOperationTime"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{installed:#}"))
+        .to_string();
+
+    let (out, _) = case.command("scan", None, &fleet);
+    assert!(out.status.success(), "{}", show(&out));
+    let scanned = summary();
+    assert_eq!(scanned["OperationType"], "Scan");
+    assert_eq!(
+        scanned["LastNoRebootInstallOperationTime"], at,
+        "{scanned:#}"
+    );
+}

@@ -15,6 +15,7 @@
 use std::fs::File;
 use std::io::{Seek, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -114,14 +115,25 @@ impl RunLock {
         let path = dir.lock_file();
         fs_err::create_dir_all(&dir.path)
             .map_err(|e| Error::failed(format!("cannot create the state directory: {e}")))?;
+        // Never through a symbolic link: in an image it could point anywhere on the host, and
+        // the lock file is truncated to hold our pid.
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| {
-                Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
+                if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                    Error::failed(format!(
+                        "{}: the run lock is a symbolic link; refusing to follow it (it may lead out of the system)",
+                        path.display()
+                    ))
+                    .with_hint("remove the link (patchbaseline recreates the lock file)")
+                } else {
+                    Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
+                }
             })?;
         // flock hands the file back when the lock is busy: it is kept for the next attempt.
         let mut spare = Some(file);

@@ -821,3 +821,36 @@ fn install_apt_no_reboot_time_reaches_the_aws_patch_summary() {
         "{scanned:#}"
     );
 }
+
+/// The run lock and the state file of an image are never followed through a symbolic link out
+/// of the root: the file it points to is untouched and the run stops with a clear error.
+#[test]
+fn install_apt_refuses_a_state_symlink_leading_out_of_the_root() {
+    let Some(case) = Case::new("install_apt_refuses_a_state_symlink_leading_out_of_the_root")
+    else {
+        return;
+    };
+    let state_dir = case.root.join("var/lib/patchbaseline");
+    for name in ["lock", "state.json"] {
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let outside = case.file(&format!("outside-{name}"), "precious\n");
+        let link = state_dir.join(name);
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let (out, report) = case.install(None, &["--reboot-option", "NoReboot"]);
+        assert_eq!(exit_code(&out), Some(3), "{name}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("symbolic link") && stderr.contains(name),
+            "{name}: {}",
+            show(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&outside).unwrap(),
+            "precious\n",
+            "{name}: the file outside the root is untouched"
+        );
+        assert!(report.is_null(), "{name}: nothing was installed");
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(case.version("badpre-sim").as_deref(), Some("1.0-1"));
+}

@@ -99,9 +99,10 @@ impl AptInstaller {
         Ok(self
             .apt_get()
             .arg("-o")
+            // apt reads an int: a larger --lock-timeout is as good as forever.
             .arg(format!(
                 "DPkg::Lock::Timeout={}",
-                self.lock_timeout.as_secs()
+                self.lock_timeout.as_secs().min(i32::MAX as u64)
             ))
             .args(install_args(false, targets, &self.native))
             // A transaction: SIGINT/SIGTERM meant for us must not reach it (src/signals.rs).

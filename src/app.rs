@@ -415,7 +415,13 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         Prepared::AfterReboot(session, request) => (session, Some(request.exit_code)),
         Prepared::Install(session) => (session, None),
     };
-    let ev = gather_inputs(req.scan, inputs)?;
+    // A terminal's Ctrl-C reaches the refresh (it is harmless to stop): the run ends with
+    // exit 5 as documented, nothing changed, whether the refresh failed from it or not.
+    let ev = gather_inputs(req.scan, inputs).or_else(|e| {
+        signals::check()?;
+        Err(e)
+    })?;
+    signals::check()?;
     let (mut report, after, changed, code) = match after_reboot {
         // The reboot we asked for happened: report the system as it is, install nothing.
         Some(code) => {

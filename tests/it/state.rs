@@ -697,6 +697,61 @@ fn sigterm_during_an_install_lets_the_transaction_finish_then_exits_5() {
     assert!(!r.tmp.path().join("reboots").exists(), "no reboot command");
 }
 
+/// Ctrl-C (SIGINT to the job's process group) while the refresh runs: the refresh stops (it
+/// is in our group and harmless to stop), nothing is installed, and the run exits 5 as
+/// documented, not 3 for a failed refresh. The refresh is held by a source on a loopback port
+/// that this test accepts and never answers.
+#[test]
+fn ctrl_c_during_the_refresh_exits_5_and_installs_nothing() {
+    let Some(r) = SlowRoot::new("ctrl_c_during_the_refresh_exits_5_and_installs_nothing") else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sources = r.root.join("etc/apt/sources.list");
+    let mut list = std::fs::read_to_string(&sources).unwrap();
+    list.push_str(&format!(
+        "deb [trusted=yes] http://127.0.0.1:{port}/debian bookworm main\n"
+    ));
+    std::fs::write(&sources, list).unwrap();
+    let status = std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap();
+    let recorder = format!("echo reboot >> {}/reboots", r.tmp.path().display());
+    let err = std::fs::File::create(r.tmp.path().join("install.err")).unwrap();
+    let mut child = patchbaseline()
+        .args(["install", "--root"])
+        .arg(&r.root)
+        .arg("--report")
+        .arg(r.tmp.path().join("install.json"))
+        .args(["--reboot-command", &recorder])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let mut held = Vec::new();
+    wait_for("apt-get update to connect", || match listener.accept() {
+        Ok((conn, _)) => {
+            held.push(conn);
+            true
+        }
+        Err(_) => false,
+    });
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let code = child.wait().unwrap().code();
+    let err = r.stderr("install");
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert_eq!(
+        std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap(),
+        status,
+        "nothing installed"
+    );
+    assert!(!r.tmp.path().join("reboots").exists());
+    drop(held);
+}
+
 #[test]
 fn a_second_install_waits_for_the_first_then_exits_4_naming_it() {
     let Some(r) = SlowRoot::new("a_second_install_waits_for_the_first_then_exits_4_naming_it")

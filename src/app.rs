@@ -767,11 +767,17 @@ pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32>
 fn run_operation(args: &RunArgs) -> Result<i32> {
     let overridden = args.baseline_override.is_some() || args.scan.baseline.is_some();
     if overridden && args.install_override_list.is_some() {
+        // AWS's rule, for `run` only (it takes AWS-RunPatchBaseline's parameters): `install`
+        // accepts both (docs/install.md, docs/fleet.md).
         return Err(Error::invalid(
-            "--install-override-list cannot be combined with --baseline-override (AWS-RunPatchBaseline \
-             rejects InstallOverrideList together with BaselineOverride too)",
+            "run: --install-override-list cannot be combined with --baseline-override or --baseline \
+             (AWS-RunPatchBaseline rejects InstallOverrideList together with BaselineOverride)",
         )
-        .with_hint("drop one of them: the override list installs what it names whatever the baseline says"));
+        .with_hint(
+            "drop one of them (the override list installs what it names whatever the baseline \
+             says), or use `patchbaseline install --baseline FILE --install-override-list FILE`, \
+             which accepts both",
+        ));
     }
     let mut scan_args = args.scan.clone();
     if let Some(file) = &args.baseline_override {

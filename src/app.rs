@@ -452,12 +452,12 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
             } else {
                 exit::SUCCESS
             };
-            let changed = reboot::changes(
-                family,
-                &ev.inventory.installed,
-                &outcome.after.inventory.installed,
-            );
-            (outcome.report, outcome.after.inventory, changed, code)
+            (
+                outcome.report,
+                outcome.after.inventory,
+                outcome.changed,
+                code,
+            )
         }
     };
     // Reboot need and reasons, pending state, InstalledPendingReboot, `interrupted`.

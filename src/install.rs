@@ -52,6 +52,8 @@ pub struct Outcome {
     pub report: Report,
     /// The system as evaluated after the install.
     pub after: Evaluated,
+    /// What changed between the installed sets before and after ([`crate::reboot::changes`]).
+    pub changed: Vec<crate::reboot::Change>,
     /// An error that stopped the transactions early; the report still says what happened.
     pub fatal: Option<Error>,
 }
@@ -124,6 +126,8 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
         now: ev.now,
         started_at: ev.started_at,
     };
+    let changed =
+        crate::reboot::changes(family, &ev.inventory.installed, &after.inventory.installed);
     let mut report = report_of(&after, Operation::Install);
     // A target dpkg left unfinished is Failed; anything else it left unfinished is an error.
     let planned_ids: HashSet<String> = planned.iter().map(|p| p.target.id()).collect();
@@ -175,11 +179,12 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
             .collect(),
         transactions: std::mem::take(&mut run.transactions),
         simulations: run.simulations,
-        changed: changes(family, &ev.inventory.installed, &after.inventory.installed),
+        changed: package_changes(family, &changed),
     });
     Ok(Outcome {
         report,
         after,
+        changed,
         fatal,
     })
 }
@@ -641,34 +646,26 @@ pub fn mark_after_reboot(
     report.refresh_summary();
 }
 
-/// Every installed `name.arch` whose set of versions changed, newest before → newest after.
-fn changes(
-    family: Family,
-    before: &[InstalledPackage],
-    after: &[InstalledPackage],
-) -> Vec<PackageChange> {
-    let group = |list: &[InstalledPackage]| {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in list {
-            m.entry(format!("{}.{}", p.name, p.arch))
-                .or_default()
-                .push(p.version.clone());
+/// The report's `install.changed`: one entry per `name.arch` of [`crate::reboot::changes`],
+/// newest version before → newest version this run installed (None: new / removed).
+fn package_changes(family: Family, changed: &[crate::reboot::Change]) -> Vec<PackageChange> {
+    let mut by_id: BTreeMap<String, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    for c in changed {
+        let (_, newest) = by_id
+            .entry(c.id())
+            .or_insert((c.old_version.as_deref(), None));
+        if let Some(v) = c.new_version.as_deref() {
+            if newest.is_none_or(|n| version::compare(family, v, n).is_gt()) {
+                *newest = Some(v);
+            }
         }
-        for v in m.values_mut() {
-            v.sort_by(|a, b| version::compare(family, b, a));
-        }
-        m
-    };
-    let (b, a) = (group(before), group(after));
-    let ids: HashSet<&String> = b.keys().chain(a.keys()).collect();
-    let mut ids: Vec<&String> = ids.into_iter().collect();
-    ids.sort();
-    ids.into_iter()
-        .filter(|id| b.get(*id) != a.get(*id))
-        .map(|id| PackageChange {
-            id: id.clone(),
-            from: b.get(id).map(|v| display(family, &v[0])),
-            to: a.get(id).map(|v| display(family, &v[0])),
+    }
+    by_id
+        .into_iter()
+        .map(|(id, (from, to))| PackageChange {
+            id,
+            from: from.map(|v| display(family, v)),
+            to: to.map(|v| display(family, v)),
         })
         .collect()
 }
@@ -702,7 +699,10 @@ mod tests {
             pkg("k", "1.0-1"),
             pkg("k", "2.0-1"),
         ];
-        let c = changes(Family::Rpm, &before, &after);
+        let c = package_changes(
+            Family::Rpm,
+            &crate::reboot::changes(Family::Rpm, &before, &after),
+        );
         let got: Vec<(&str, Option<&str>, Option<&str>)> = c
             .iter()
             .map(|c| (c.id.as_str(), c.from.as_deref(), c.to.as_deref()))

@@ -106,6 +106,26 @@ pub struct Evaluated {
 /// Load the baseline, find the system, gather its inventory. Validation of every input happens
 /// before the package manager is asked anything.
 pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
+    gather_inputs(args, load_inputs(args)?)
+}
+
+/// Every input of a scan, validated, before the package manager is asked anything: the
+/// baseline (loaded and selected for the system), the what-if inventory, the system.
+pub struct Inputs {
+    baseline: Baseline,
+    baseline_source: String,
+    what_if: Option<Inventory>,
+    system: Option<System>,
+    operating_system: OperatingSystem,
+    root: PathBuf,
+    sources: Vec<crate::baseline::PatchSource>,
+    now: DateTime<Utc>,
+    started_at: DateTime<Utc>,
+}
+
+/// The first half of [`gather`]: read and validate every input (exit 2 on a bad one) without
+/// running the package manager, taking a lock or waiting for anything.
+pub fn load_inputs(args: &ScanArgs) -> Result<Inputs> {
     let started_at = Utc::now();
     let now = parse_at(args.at.as_deref())?;
     let document = match &args.baseline {
@@ -175,6 +195,33 @@ pub fn gather(args: &ScanArgs) -> Result<Evaluated> {
             .collect(),
         None => Vec::new(),
     };
+    Ok(Inputs {
+        baseline,
+        baseline_source,
+        what_if,
+        system,
+        operating_system,
+        root,
+        sources,
+        now,
+        started_at,
+    })
+}
+
+/// The second half of [`gather`]: the inventory of the system the inputs name (refreshing the
+/// package manager's metadata unless `--no-refresh`).
+pub fn gather_inputs(args: &ScanArgs, inputs: Inputs) -> Result<Evaluated> {
+    let Inputs {
+        baseline,
+        baseline_source,
+        what_if,
+        system,
+        operating_system,
+        root,
+        sources,
+        now,
+        started_at,
+    } = inputs;
     let inventory = match (what_if, &system) {
         (Some(inv), _) => inv,
         (None, Some(sys)) => {
@@ -279,8 +326,9 @@ pub fn scan_report(args: &ScanArgs) -> Result<Report> {
 }
 
 fn scan(args: &ScanArgs, fleet: &FleetArgs) -> Result<i32> {
-    let plan = fleet_prepare(fleet, &RunParams::default())?;
+    let mut plan = fleet_prepare(fleet, &RunParams::default())?;
     let report = scan_report(args)?;
+    plan.scanned(args);
     publish(&report, args.report.as_deref(), args.console_limit)?;
     fleet_finish(&report, &plan, exit::SUCCESS)
 }
@@ -327,7 +375,9 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         }
         None => None,
     };
-    let plan = fleet_prepare(req.fleet, &req.params)?;
+    // Every input is validated before the locks, the waits and the state (exit 2 at once).
+    let inputs = load_inputs(req.scan)?;
+    let mut plan = fleet_prepare(req.fleet, &req.params)?;
     if !nix::unistd::Uid::effective().is_root() {
         return Err(Error::invalid(
             "install changes packages and must run as root (nothing was changed)",
@@ -365,11 +415,18 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         Prepared::AfterReboot(session, request) => (session, Some(request.exit_code)),
         Prepared::Install(session) => (session, None),
     };
-    let ev = gather(req.scan)?;
+    // A terminal's Ctrl-C reaches the refresh (it is harmless to stop): the run ends with
+    // exit 5 as documented, nothing changed, whether the refresh failed from it or not.
+    let ev = gather_inputs(req.scan, inputs).or_else(|e| {
+        signals::check()?;
+        Err(e)
+    })?;
+    signals::check()?;
     let (mut report, after, changed, code) = match after_reboot {
         // The reboot we asked for happened: report the system as it is, install nothing.
         Some(code) => {
-            let report = report_of(&ev, Operation::Install);
+            let mut report = report_of(&ev, Operation::Install);
+            installing::mark_after_reboot(&ev, &mut report, override_list.as_ref());
             (report, ev.inventory, Vec::new(), code)
         }
         None => {
@@ -380,21 +437,27 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
                     reboot_option: req.params.reboot_option.as_str(),
                     reboot_command: req.reboot_command,
                     override_list: override_list.as_ref(),
+                    lock_timeout: flow.lock_timeout,
                 },
             )?;
-            let code = if outcome.fatal.is_some() {
-                exit::OPERATION_FAILED
+            let code = if let Some(e) = &outcome.fatal {
+                // A lock taken by another package manager mid-run is exit 4; the rest 3.
+                if e.kind == crate::error::ErrorKind::LockTimeout {
+                    e.exit_code()
+                } else {
+                    exit::OPERATION_FAILED
+                }
             } else if outcome.report.summary.failed_count > 0 {
                 exit::PACKAGES_FAILED
             } else {
                 exit::SUCCESS
             };
-            let changed = reboot::changes(
-                family,
-                &ev.inventory.installed,
-                &outcome.after.inventory.installed,
-            );
-            (outcome.report, outcome.after.inventory, changed, code)
+            (
+                outcome.report,
+                outcome.after.inventory,
+                outcome.changed,
+                code,
+            )
         }
     };
     // Reboot need and reasons, pending state, InstalledPendingReboot, `interrupted`.
@@ -410,6 +473,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
         },
     )?;
     publish(&report, req.scan.report.as_deref(), req.scan.console_limit)?;
+    plan.set_last_no_reboot_install(session.state.last_no_reboot_install);
     let code = fleet_finish(&report, &plan, finished.exit_code)?;
     // Every output is on disk: now the reboot (command, 194 or systemctl), if any.
     finished.perform(&flow, req.scan.report.as_deref(), code)
@@ -573,6 +637,24 @@ pub struct FleetPlan {
     fail_on: Vec<PatchState>,
 }
 
+impl FleetPlan {
+    /// AWS's LastNoRebootInstallOperationTime, from the pending-reboot state.
+    fn set_last_no_reboot_install(&mut self, at: Option<DateTime<Utc>>) {
+        if let Some(exec) = &mut self.execution {
+            exec.last_no_reboot_install_time = at;
+        }
+    }
+
+    /// For a scan of a system (not a what-if inventory): the time from its state, read without
+    /// the run lock (nothing when there is none or it cannot be read).
+    fn scanned(&mut self, args: &ScanArgs) {
+        if args.inventory.is_none() {
+            let root = args.root.as_deref().unwrap_or(Path::new("/"));
+            self.set_last_no_reboot_install(crate::state::last_no_reboot_install(root, Utc::now()));
+        }
+    }
+}
+
 /// Check the fleet options: the AWS files need a valid instance id.
 pub fn fleet_prepare(args: &FleetArgs, run: &RunParams) -> Result<FleetPlan> {
     let wants_aws = args.aws_inventory.is_some() || args.aws_compliance.is_some();
@@ -685,11 +767,17 @@ pub fn fleet_finish(report: &Report, plan: &FleetPlan, code: i32) -> Result<i32>
 fn run_operation(args: &RunArgs) -> Result<i32> {
     let overridden = args.baseline_override.is_some() || args.scan.baseline.is_some();
     if overridden && args.install_override_list.is_some() {
+        // AWS's rule, for `run` only (it takes AWS-RunPatchBaseline's parameters): `install`
+        // accepts both (docs/install.md, docs/fleet.md).
         return Err(Error::invalid(
-            "--install-override-list cannot be combined with --baseline-override (AWS-RunPatchBaseline \
-             rejects InstallOverrideList together with BaselineOverride too)",
+            "run: --install-override-list cannot be combined with --baseline-override or --baseline \
+             (AWS-RunPatchBaseline rejects InstallOverrideList together with BaselineOverride)",
         )
-        .with_hint("drop one of them: the override list installs what it names whatever the baseline says"));
+        .with_hint(
+            "drop one of them (the override list installs what it names whatever the baseline \
+             says), or use `patchbaseline install --baseline FILE --install-override-list FILE`, \
+             which accepts both",
+        ));
     }
     let mut scan_args = args.scan.clone();
     if let Some(file) = &args.baseline_override {
@@ -705,8 +793,9 @@ fn run_operation(args: &RunArgs) -> Result<i32> {
             if let Some(list) = &args.install_override_list {
                 tracing::info!(list = %list.display(), "Scan ignores the InstallOverrideList");
             }
-            let plan = fleet_prepare(&args.fleet, &params)?;
+            let mut plan = fleet_prepare(&args.fleet, &params)?;
             let report = scan_report(&scan_args)?;
+            plan.scanned(&scan_args);
             publish(
                 &report,
                 scan_args.report.as_deref(),

@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use crate::app::{report_of, Evaluated};
 use crate::backend::install::{index_installed, Change, Installer, Simulation, Target};
 use crate::baseline::{Baseline, RejectedPatchesAction};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::model::{Family, InstalledPackage, PatchState};
 use crate::report::{InstallRecord, Operation, PackageChange, Report, TransactionRecord};
 use crate::rules::{self, patterns::PatternSet};
@@ -42,6 +42,8 @@ pub struct Options<'a> {
     pub reboot_option: &'a str,
     pub reboot_command: Option<&'a str>,
     pub override_list: Option<&'a InstallOverrideList>,
+    /// How long the package manager may wait for its own locks (`--lock-timeout`).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The result of an install run.
@@ -50,6 +52,8 @@ pub struct Outcome {
     pub report: Report,
     /// The system as evaluated after the install.
     pub after: Evaluated,
+    /// What changed between the installed sets before and after ([`crate::reboot::changes`]).
+    pub changed: Vec<crate::reboot::Change>,
     /// An error that stopped the transactions early; the report still says what happened.
     pub fatal: Option<Error>,
 }
@@ -67,11 +71,24 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     let family = ev.inventory.family;
     let planned = plan(ev, opts.override_list);
     tracing::info!(packages = planned.len(), "install plan");
-    let installer = Installer::new(system, &ev.root, &ev.sources, block_patterns(&ev.baseline))?;
+    let mut installer =
+        Installer::new(system, &ev.root, &ev.sources, block_patterns(&ev.baseline))?;
+    installer.set_lock_timeout(opts.lock_timeout);
     let mut run = Run::new(&installer, family, &ev.baseline);
-    let fatal = run
+    let mut fatal = run
         .apply(planned.iter().map(|p| p.target.clone()).collect())
         .err();
+    if let Some(e) = fatal.as_mut().filter(|e| e.kind == ErrorKind::LockTimeout) {
+        if let Some((path, holder)) = crate::lock::held_package_manager_lock(&ev.root, family) {
+            e.message
+                .push_str(&format!(" ({} is held by {holder})", path.display()));
+        }
+        if run.installed_now.is_none() {
+            // Another package manager held the lock before anything was installed: nothing
+            // changed, so nothing failed; exit 4 as for a lock held before the run.
+            return Err(fatal.expect("just matched"));
+        }
+    }
     if let Some(e) = &fatal {
         tracing::error!("install stopped: {e}");
     }
@@ -79,9 +96,21 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
     // Evaluate again with what is installed now. What the repositories offer and the advisories
     // are the ones read before the install: a second repository query would cost another
     // package-manager start (a third of a dnf install's overhead) and tell nothing new.
+    // From here on transactions may have run: no error may lose the report. What cannot be
+    // read again is reported, and the last installed set known stands in for it.
     let fully_installed = match (run.installed_now.take(), &fatal) {
         (Some(now), None) => now,
-        _ => installer.installed()?,
+        (last, _) => installer.installed().unwrap_or_else(|e| {
+            run.notes.push(format!(
+                "cannot read the installed packages after the install ({e}): the report shows {}",
+                if last.is_some() {
+                    "them as of the last transaction that could be read"
+                } else {
+                    "them as before the install"
+                }
+            ));
+            last.unwrap_or_else(|| ev.inventory.installed.clone())
+        }),
     };
     let after = Evaluated {
         baseline: ev.baseline.clone(),
@@ -97,11 +126,19 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
         now: ev.now,
         started_at: ev.started_at,
     };
+    let changed =
+        crate::reboot::changes(family, &ev.inventory.installed, &after.inventory.installed);
     let mut report = report_of(&after, Operation::Install);
     // A target dpkg left unfinished is Failed; anything else it left unfinished is an error.
     let planned_ids: HashSet<String> = planned.iter().map(|p| p.target.id()).collect();
     let mut unfinished: HashMap<String, String> = HashMap::new();
-    for (name, arch, state) in installer.unfinished()? {
+    let left_unfinished = installer.unfinished().unwrap_or_else(|e| {
+        run.notes.push(format!(
+            "cannot read which packages the package manager left unfinished: {e}"
+        ));
+        Vec::new()
+    });
+    for (name, arch, state) in left_unfinished {
         let id = format!("{name}.{arch}");
         if planned_ids.contains(&id) {
             unfinished.insert(id, state);
@@ -142,11 +179,12 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
             .collect(),
         transactions: std::mem::take(&mut run.transactions),
         simulations: run.simulations,
-        changed: changes(family, &ev.inventory.installed, &after.inventory.installed),
+        changed: package_changes(family, &changed),
     });
     Ok(Outcome {
         report,
         after,
+        changed,
         fatal,
     })
 }
@@ -395,6 +433,14 @@ impl<'a> Run<'a> {
                 exit_code: tx.output.code(),
                 seconds: (tx.seconds * 1000.0).round() / 1000.0,
             });
+            if let Some(said) = self.installer.lock_problem(&tx) {
+                // Not the packages' fault: stop (no split), every target stays as it was.
+                return Err(Error::new(
+                    ErrorKind::LockTimeout,
+                    format!("the package manager could not get its lock: {said}"),
+                )
+                .with_hint("let it finish, or wait longer with --lock-timeout SECONDS; never kill a running package manager"));
+            }
             if !tx.ok() {
                 self.notes.extend(self.installer.after_failure()?);
             }
@@ -570,34 +616,56 @@ fn mark_failures(
     }
 }
 
-/// Every installed `name.arch` whose set of versions changed, newest before → newest after.
-fn changes(
-    family: Family,
-    before: &[InstalledPackage],
-    after: &[InstalledPackage],
-) -> Vec<PackageChange> {
-    let group = |list: &[InstalledPackage]| {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in list {
-            m.entry(format!("{}.{}", p.name, p.arch))
-                .or_default()
-                .push(p.version.clone());
+/// The re-run after the reboot an install asked for (the SSM agent's, which installs nothing):
+/// what is still below its target was not installed by the run before the reboot, and is Failed
+/// as in that run's report (an Install report never contains Missing; with an override list only
+/// the listed packages can be Failed).
+pub fn mark_after_reboot(
+    ev: &Evaluated,
+    report: &mut Report,
+    override_list: Option<&InstallOverrideList>,
+) {
+    const WHY: &str = "not installed by the run before the reboot";
+    let not_done: HashMap<String, Target> = plan(ev, override_list)
+        .into_iter()
+        .map(|p| (p.target.id(), p.target))
+        .collect();
+    let failed: HashMap<String, String> = report
+        .patches
+        .iter()
+        .filter(|p| not_done.contains_key(&p.id) || p.state == PatchState::Missing)
+        .map(|p| (p.id.clone(), WHY.to_string()))
+        .collect();
+    mark_failures(
+        report,
+        &not_done,
+        &failed,
+        &HashMap::new(),
+        override_list.is_none(),
+    );
+    report.refresh_summary();
+}
+
+/// The report's `install.changed`: one entry per `name.arch` of [`crate::reboot::changes`],
+/// newest version before → newest version this run installed (None: new / removed).
+fn package_changes(family: Family, changed: &[crate::reboot::Change]) -> Vec<PackageChange> {
+    let mut by_id: BTreeMap<String, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    for c in changed {
+        let (_, newest) = by_id
+            .entry(c.id())
+            .or_insert((c.old_version.as_deref(), None));
+        if let Some(v) = c.new_version.as_deref() {
+            if newest.is_none_or(|n| version::compare(family, v, n).is_gt()) {
+                *newest = Some(v);
+            }
         }
-        for v in m.values_mut() {
-            v.sort_by(|a, b| version::compare(family, b, a));
-        }
-        m
-    };
-    let (b, a) = (group(before), group(after));
-    let ids: HashSet<&String> = b.keys().chain(a.keys()).collect();
-    let mut ids: Vec<&String> = ids.into_iter().collect();
-    ids.sort();
-    ids.into_iter()
-        .filter(|id| b.get(*id) != a.get(*id))
-        .map(|id| PackageChange {
-            id: id.clone(),
-            from: b.get(id).map(|v| display(family, &v[0])),
-            to: a.get(id).map(|v| display(family, &v[0])),
+    }
+    by_id
+        .into_iter()
+        .map(|(id, (from, to))| PackageChange {
+            id,
+            from: from.map(|v| display(family, v)),
+            to: to.map(|v| display(family, v)),
         })
         .collect()
 }
@@ -631,7 +699,10 @@ mod tests {
             pkg("k", "1.0-1"),
             pkg("k", "2.0-1"),
         ];
-        let c = changes(Family::Rpm, &before, &after);
+        let c = package_changes(
+            Family::Rpm,
+            &crate::reboot::changes(Family::Rpm, &before, &after),
+        );
         let got: Vec<(&str, Option<&str>, Option<&str>)> = c
             .iter()
             .map(|c| (c.id.as_str(), c.from.as_deref(), c.to.as_deref()))

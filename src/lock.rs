@@ -15,6 +15,7 @@
 use std::fs::File;
 use std::io::{Seek, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -74,14 +75,16 @@ pub fn command_line(pid: i32) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" "))
 }
 
-/// Wait until `probe` says free, the deadline passes (then `timeout_error(holder)`), or a signal
-/// arrives (exit 5). `announce` is called once when waiting starts.
+/// Wait until `probe` says free, `timeout` passes (then `timeout_error(holder)`), or a signal
+/// arrives (exit 5). `announce` is called once when waiting starts. A timeout too large for the
+/// clock (`--lock-timeout 18446744073709551615`) waits without end.
 fn wait_until_free<T, H>(
-    deadline: Instant,
+    timeout: Duration,
     mut probe: impl FnMut() -> std::result::Result<T, H>,
     announce: impl FnOnce(&H),
     timeout_error: impl FnOnce(&H) -> Error,
 ) -> Result<T> {
+    let deadline = Instant::now().checked_add(timeout);
     let mut announce = Some(announce);
     loop {
         let holder = match probe() {
@@ -92,10 +95,11 @@ fn wait_until_free<T, H>(
             a(&holder);
         }
         signals::check()?;
-        if Instant::now() >= deadline {
+        let left = deadline.map_or(POLL, |d| d.saturating_duration_since(Instant::now()));
+        if left.is_zero() {
             return Err(timeout_error(&holder));
         }
-        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+        std::thread::sleep(POLL.min(left));
     }
 }
 
@@ -114,19 +118,30 @@ impl RunLock {
         let path = dir.lock_file();
         fs_err::create_dir_all(&dir.path)
             .map_err(|e| Error::failed(format!("cannot create the state directory: {e}")))?;
+        // Never through a symbolic link: in an image it could point anywhere on the host, and
+        // the lock file is truncated to hold our pid.
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
+            .custom_flags(nix::libc::O_NOFOLLOW)
             .open(&path)
             .map_err(|e| {
-                Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
+                if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                    Error::failed(format!(
+                        "{}: the run lock is a symbolic link; refusing to follow it (it may lead out of the system)",
+                        path.display()
+                    ))
+                    .with_hint("remove the link (patchbaseline recreates the lock file)")
+                } else {
+                    Error::failed(format!("{}: cannot open the run lock: {e}", path.display()))
+                }
             })?;
         // flock hands the file back when the lock is busy: it is kept for the next attempt.
         let mut spare = Some(file);
         let attempt = wait_until_free(
-            Instant::now() + timeout,
+            timeout,
             || {
                 let f = spare.take().expect("put back after every busy attempt");
                 match Flock::lock(f, FlockArg::LockExclusiveNonblock) {
@@ -306,9 +321,8 @@ pub fn held_package_manager_lock(root: &Path, family: Family) -> Option<(PathBuf
 /// Wait until no package-manager lock of the system at `root` is held by another process, up to
 /// `timeout` (then exit 4 naming the lock and its holder). Never kills anything.
 pub fn wait_for_package_manager(root: &Path, family: Family, timeout: Duration) -> Result<()> {
-    let deadline = Instant::now() + timeout;
     wait_until_free(
-        deadline,
+        timeout,
         || match held_package_manager_lock(root, family) {
             None => Ok(()),
             Some(held) => Err(held),
@@ -456,6 +470,14 @@ mod tests {
         );
         drop(held);
         RunLock::acquire(&sd, Duration::ZERO).expect("free again once dropped");
+    }
+
+    #[test]
+    fn a_timeout_too_large_for_the_clock_does_not_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let sd = StateDir::at(dir.path().join("state"));
+        RunLock::acquire(&sd, Duration::MAX).expect("free: taken at once");
+        wait_for_package_manager(dir.path(), Family::Deb, Duration::MAX).expect("nothing held");
     }
 
     #[test]

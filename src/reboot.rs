@@ -18,7 +18,9 @@
 //! boot time and kernel say nothing about an image.
 //!
 //! **The action** ([`choose`], then [`perform`] once the report is complete on disk), only when a
-//! reboot is required and `RebootIfNeeded` is in force:
+//! reboot is required, `RebootIfNeeded` is in force, and this run changed packages or earlier
+//! runs left packages pending (as AWS, which reboots only after installing something; other
+//! signals are reported with `required: true` and action `none`):
 //! 1. `--reboot-command CMD`: `sh -c CMD` (a user's command line, as in an SSM document);
 //! 2. under the SSM agent (`AWS_SSM_INSTANCE_ID` set): exit 194, the agent reboots and runs the
 //!    document again ([`crate::state::State::resume`] recognises that re-run);
@@ -218,6 +220,11 @@ pub struct RebootNeed {
     /// Some reason names no package (a reboot marker without its `.pkgs`, needs-restarting
     /// without names): every package this run changed waits for the reboot.
     pub unattributed: bool,
+    /// This run changed packages, or earlier runs left packages waiting for a reboot: only
+    /// then may the action reboot (AWS reboots only after installing something). Other
+    /// signals (another tool's marker, needs-restarting, an older running kernel) are still
+    /// reported, with action `none`.
+    pub ours: bool,
 }
 
 /// What a reason is about.
@@ -315,7 +322,10 @@ pub struct Detect<'a> {
 
 /// Does the system need a reboot, and why (see the module documentation).
 pub fn detect(d: &Detect) -> RebootNeed {
-    let mut need = RebootNeed::default();
+    let mut need = RebootNeed {
+        ours: !d.changed.is_empty() || !d.pending.is_empty(),
+        ..RebootNeed::default()
+    };
     let live = d.live.filter(|_| d.root == Path::new("/"));
     let new_versions: Vec<(&Change, &str)> = d
         .changed
@@ -690,15 +700,19 @@ pub fn under_ssm_agent() -> Option<SsmAgent> {
     })
 }
 
-/// The action for a need under a policy (see the module documentation for the order). The
-/// host itself is rebooted only when nothing else was asked for: no reboot command, not under
-/// the SSM agent, and the system is `/`.
+/// The action for a need under a policy (see the module documentation for the order). Nothing
+/// reboots unless this run changed packages or earlier runs left some pending
+/// ([`RebootNeed::ours`]). The host itself is rebooted only when nothing else was asked for: no
+/// reboot command, not under the SSM agent, and the system is `/`.
 pub fn choose(need: &RebootNeed, policy: &Policy) -> Action {
     if !need.required {
         return Action::None;
     }
     if !policy.reboot_if_needed {
         return Action::NotPermitted;
+    }
+    if !need.ours {
+        return Action::None;
     }
     match policy.command {
         Some(cmd) => Action::Command(cmd.to_string()),
@@ -840,9 +854,12 @@ pub fn prepare(flow: &Flow) -> Result<Prepared> {
     Ok(Prepared::Install(session))
 }
 
-/// Right before the first transaction, once every input is validated: an interrupted dpkg is
-/// refused or repaired (`--dpkg-repair`; exit 3). Nothing to do on RPM systems.
+/// Right before the first transaction, once every input is validated: the package-manager
+/// locks are waited for again (the refresh in between takes time, and apt-daily may have
+/// started meanwhile; exit 4), and an interrupted dpkg is refused or repaired
+/// (`--dpkg-repair`; exit 3).
 pub fn before_install(flow: &Flow) -> Result<()> {
+    lock::wait_for_package_manager(flow.root, flow.family, flow.lock_timeout)?;
     if flow.family == Family::Deb {
         if let Some(repaired) = lock::ensure_dpkg_ready(flow.root, flow.dpkg_repair)? {
             eprintln!("{repaired}");
@@ -876,7 +893,9 @@ pub struct Finished {
 /// After the install, before the report is written: settle and record pending packages, detect
 /// the need, choose the action (never a reboot after a signal or on the re-run after a reboot),
 /// record a request, fill the report (`reboot`, InstalledPendingReboot states, `interrupted`),
-/// and save the state. Then write the report and call [`Finished::perform`].
+/// and save the state. Then write the report and call [`Finished::perform`]. A state that
+/// cannot be saved is not an error here (the report must still be written): it is in the
+/// report's errors, the action becomes `none`, and the exit code 3.
 pub fn finish(
     session: &mut Session,
     report: &mut report::Report,
@@ -923,13 +942,31 @@ pub fn finish(
     if !flow.reboot_if_needed && !done.after_reboot {
         session.state.last_no_reboot_install = Some(now);
     }
+    let mut decision = decision;
     let mut exit_code = done.exit_code;
     if let Some(sig) = interrupted {
         report.interrupted = true;
         report.errors.push(signals::interrupted_error(sig).message);
         exit_code = exit::INTERRUPTED;
     }
-    session.save(now)?;
+    if let Err(e) = session.save(now) {
+        // The transactions have run: the report is still written (by the caller, next), and
+        // says what was lost. No reboot without its request on disk (the re-run after it would
+        // not know it), and the run exits 3.
+        report.errors.push(format!(
+            "{e}: pending reboots of this run are not recorded{}",
+            if decision.action.reboots() {
+                "; the reboot was not made"
+            } else {
+                ""
+            }
+        ));
+        if decision.action.reboots() {
+            decision.action = Action::None;
+            report.reboot = decision.need.to_report(&decision.action);
+        }
+        exit_code = exit::OPERATION_FAILED;
+    }
     Ok(Finished {
         decision,
         exit_code,
@@ -1238,7 +1275,10 @@ mod tests {
         // Written before this run and about nothing it changed: an image's old marker.
         assert_eq!(
             detect_with(&[change("openssl-sim", Some("1.0-1"), "1.1-1")]),
-            RebootNeed::default()
+            RebootNeed {
+                ours: true,
+                ..RebootNeed::default()
+            }
         );
         let need = detect_with(&[
             change("openssl-sim", Some("1.0-1"), "1.1-1"),
@@ -1451,6 +1491,7 @@ mod tests {
             RebootNeed {
                 required: true,
                 reasons: vec!["x".into()],
+                ours: true,
                 ..RebootNeed::default()
             },
         ]
@@ -1513,6 +1554,15 @@ mod tests {
         assert_eq!(
             choose(&needs()[0], &p(if_needed, None, false, host)),
             Action::None
+        );
+        let others = RebootNeed {
+            ours: false,
+            ..need.clone()
+        };
+        assert_eq!(
+            choose(&others, &p(if_needed, Some("cmd"), true, host)),
+            Action::None,
+            "nothing installed now or pending: no reboot for other tools' signals"
         );
         assert_eq!(
             perform(&Action::SsmExit, img, &[], None).unwrap(),

@@ -377,12 +377,30 @@ impl Resume {
 }
 
 /// The state file's text; None when there is none.
+/// The state file's text (None when there is none). Never through a symbolic link (in an image
+/// it could lead out to the host): that is an error. Writing replaces the file by a rename,
+/// which replaces a link rather than following it.
 fn read_state_file(file: &Path) -> std::io::Result<Option<String>> {
-    match std::fs::read_to_string(file) {
-        Ok(t) => Ok(Some(t)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(file);
+    let mut f = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(nix::libc::ELOOP) => {
+            return Err(std::io::Error::new(
+                e.kind(),
+                "a symbolic link: refusing to follow it (it may lead out of the system); remove it",
+            ))
+        }
+        Err(e) => return Err(e),
+    };
+    let mut text = String::new();
+    f.read_to_string(&mut text)?;
+    Ok(Some(text))
 }
 
 fn corrupt(file: &Path, problem: &str, now: DateTime<Utc>) -> Error {
@@ -520,6 +538,14 @@ pub fn pending_for_scan(
     let boot_id = read_boot_id(boot_id_file)?;
     state.settle(&boot_id, root == Path::new("/"), Some((installed, family)));
     Ok(state.pending)
+}
+
+/// For a scan: when the last NoReboot install ran (AWS's LastNoRebootInstallOperationTime),
+/// read without locking; None when there is no state or it cannot be read.
+pub fn last_no_reboot_install(root: &Path, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    State::load(&StateDir::for_root(root), now)
+        .ok()?
+        .last_no_reboot_install
 }
 
 #[cfg(test)]

@@ -130,6 +130,34 @@ impl Installer {
         })
     }
 
+    /// How long the package manager itself may wait for its locks (apt-get:
+    /// `DPkg::Lock::Timeout`; dnf and yum wait for each other on their own).
+    pub fn set_lock_timeout(&mut self, timeout: std::time::Duration) {
+        if let Installer::Apt(a) = self {
+            a.set_lock_timeout(timeout);
+        }
+    }
+
+    /// The package manager's own words when `tx` failed because another process held its lock
+    /// (nothing was installed: a lock timeout, not a package failure).
+    pub fn lock_problem(&self, tx: &Transaction) -> Option<String> {
+        if tx.ok() {
+            return None;
+        }
+        let text = tx.text();
+        match self {
+            Installer::Apt(_) => super::apt::install::lock_problem(&text),
+            Installer::Rpm(_) => {
+                let lines: Vec<&str> = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| l.contains("can't create transaction lock"))
+                    .collect();
+                (!lines.is_empty()).then(|| lines.join("; "))
+            }
+        }
+    }
+
     /// What installing these versions would change, without changing anything.
     pub fn simulate(&self, targets: &[Target]) -> Result<Simulation> {
         refuse_option_like(targets)?;

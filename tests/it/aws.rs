@@ -478,7 +478,7 @@ fn run_baseline_override_is_the_baseline() {
 
 #[test]
 fn run_rejects_what_aws_rejects() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &[
                 "--operation",
@@ -486,7 +486,16 @@ fn run_rejects_what_aws_rejects() {
                 "--install-override-list",
                 "list.yaml",
             ],
-            "cannot be combined with --baseline-override",
+            "cannot be combined with --baseline-override or --baseline",
+        ),
+        (
+            &[
+                "--operation",
+                "Install",
+                "--install-override-list",
+                "list.yaml",
+            ],
+            "`patchbaseline install --baseline FILE --install-override-list FILE`, which accepts both",
         ),
         (
             &["--operation", "Scan", "--snapshot-id", "nightly"],

@@ -614,3 +614,243 @@ fn run_operation_install_takes_the_install_path_and_writes_the_aws_files() {
     assert_eq!(summary["RebootOption"], "NoReboot");
     assert_eq!(summary["MissingCount"], "0");
 }
+
+/// apt-daily (here a helper holding dpkg's frontend lock) starts after the run checked the
+/// locks, during the refresh: the wait right before the first transaction names it (exit 4), and
+/// an apt-get that still meets the lock (it waits `DPkg::Lock::Timeout`, then fails) is a lock
+/// timeout too: no split, nothing Failed, nothing installed.
+#[test]
+fn install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures() {
+    let Some(case) =
+        Case::new("install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures")
+    else {
+        return;
+    };
+    let ev = patchbaseline::app::gather(&patchbaseline::cli::ScanArgs {
+        baseline: None,
+        root: Some(case.root.clone()),
+        report: None,
+        no_refresh: true,
+        inventory: None,
+        at: None,
+        console_limit: 2500,
+        boot_id_file: None,
+    })
+    .unwrap();
+    let before = case.status();
+    let mut holder =
+        crate::state::LockHolder::hold(&case.root.join("var/lib/dpkg/lock-frontend"), "fcntl");
+    let timeout = std::time::Duration::from_secs(1);
+    let flow = patchbaseline::reboot::Flow {
+        root: &case.root,
+        family: patchbaseline::model::Family::Deb,
+        boot_id_file: None,
+        lock_timeout: timeout,
+        dpkg_repair: patchbaseline::lock::DpkgRepair::Refuse,
+        reboot_if_needed: false,
+        reboot_command: Some("false"),
+        ssm: None,
+        started_at: chrono::Utc::now(),
+    };
+    let e = patchbaseline::reboot::before_install(&flow).unwrap_err();
+    assert_eq!(e.exit_code(), 4, "{e}");
+    assert!(e.message.contains(&format!("pid {}", holder.pid())), "{e}");
+
+    // Past that check (the lock taken a moment later): apt-get's own lock error.
+    let r = patchbaseline::install::run(
+        &ev,
+        &patchbaseline::install::Options {
+            reboot_option: "NoReboot",
+            reboot_command: None,
+            override_list: None,
+            lock_timeout: timeout,
+        },
+    );
+    let e = match r {
+        Ok(o) => panic!(
+            "a held lock is not a package failure: {:?}",
+            o.report.install.map(|i| i.transactions)
+        ),
+        Err(e) => e,
+    };
+    assert_eq!(e.exit_code(), 4, "{e}");
+    assert!(
+        e.message.contains(&format!("pid {}", holder.pid())),
+        "the holder is named: {e}"
+    );
+    assert!(holder.still_running(), "never killed");
+    assert_eq!(case.status(), before, "nothing installed");
+    assert_eq!(case.reboot_requests(), 0);
+}
+
+/// A bad baseline is exit 2 before any lock, wait or state write: even with dpkg's lock held
+/// (which would be a wait and exit 4 were the baseline read after it).
+#[test]
+fn install_apt_bad_baseline_is_exit_2_before_waiting_for_a_held_lock() {
+    let Some(case) = Case::new("install_apt_bad_baseline_is_exit_2_before_waiting_for_a_held_lock")
+    else {
+        return;
+    };
+    let _holder =
+        crate::state::LockHolder::hold(&case.root.join("var/lib/dpkg/lock-frontend"), "fcntl");
+    let bad = case.file("bad-baseline.json", "{\"OperatingSystem\": ");
+    let (out, report) = case.install(
+        None,
+        &["--baseline", bad.to_str().unwrap(), "--lock-timeout", "5"],
+    );
+    assert_eq!(exit_code(&out), Some(2), "{}", show(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("bad-baseline.json"),
+        "{}",
+        show(&out)
+    );
+    assert!(report.is_null());
+    assert!(
+        !case.root.join("var/lib/patchbaseline/state.json").exists(),
+        "no state written"
+    );
+    assert_eq!(case.reboot_requests(), 0);
+}
+
+/// The SSM agent's re-run after the reboot a failing install asked for (exit 194; an image
+/// root, so the reboot is only that exit code) installs nothing and keeps the failure: an
+/// Install report never contains Missing.
+#[test]
+fn install_apt_rerun_after_the_ssm_reboot_keeps_failed_packages_failed() {
+    let Some(case) =
+        Case::new("install_apt_rerun_after_the_ssm_reboot_keeps_failed_packages_failed")
+    else {
+        return;
+    };
+    let boot = case.boot("boot-1");
+    let report = case.tmp.path().join("install.json");
+    let ssm_install = || {
+        let mut cmd = patchbaseline();
+        cmd.env("AWS_SSM_INSTANCE_ID", "i-0fixture")
+            .env("SSM_COMMAND_ID", "cmd-1")
+            .args([
+                "install",
+                "--no-refresh",
+                "--reboot-option",
+                "RebootIfNeeded",
+            ])
+            .arg("--root")
+            .arg(&case.root)
+            .arg("--boot-id-file")
+            .arg(&boot)
+            .arg("--report")
+            .arg(&report);
+        let out = run(&mut cmd);
+        (out, read_json(&report))
+    };
+    let (out, first) = ssm_install();
+    assert_eq!(exit_code(&out), Some(194), "{}", show(&out));
+    assert_eq!(patch(&first, "badpre-sim.all")["state"], "Failed");
+
+    case.boot("boot-2");
+    let _ = std::fs::remove_file(case.root.join("run/reboot-required"));
+    let (out, rerun) = ssm_install();
+    assert_eq!(
+        exit_code(&out),
+        Some(1),
+        "the install's own code: {}",
+        show(&out)
+    );
+    let badpre = patch(&rerun, "badpre-sim.all");
+    assert_eq!(badpre["state"], "Failed", "{rerun:#}");
+    assert!(
+        badpre["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not installed by the run before the reboot"),
+        "{badpre:#}"
+    );
+    assert_eq!(
+        in_state(&rerun, "Missing"),
+        Vec::<String>::new(),
+        "{rerun:#}"
+    );
+    assert_eq!(case.reboot_requests(), 0);
+}
+
+/// AWS's LastNoRebootInstallOperationTime: recorded by a NoReboot install, in its own
+/// AWS:PatchSummary and in a later scan's.
+#[test]
+fn install_apt_no_reboot_time_reaches_the_aws_patch_summary() {
+    let Some(case) = Case::new("install_apt_no_reboot_time_reaches_the_aws_patch_summary") else {
+        return;
+    };
+    let boot = case.boot("boot-1");
+    let aws = case.tmp.path().join("aws-inventory.json");
+    let aws_arg = aws.to_str().unwrap();
+    let fleet = [
+        "--aws-inventory",
+        aws_arg,
+        "--instance-id",
+        "i-0123456789abcdef0",
+        "--boot-id-file",
+        boot.as_str(),
+    ];
+    let summary = || {
+        let inv = read_json(&aws);
+        let item = inv["Items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["TypeName"] == "AWS:PatchSummary")
+            .cloned()
+            .unwrap_or_else(|| panic!("no AWS:PatchSummary: {inv:#}"));
+        item["Content"][0].clone()
+    };
+    let mut args = vec!["--reboot-option", "NoReboot"];
+    args.extend(fleet);
+    let (out, _) = case.install(None, &args);
+    assert_eq!(exit_code(&out), Some(1), "badpre-sim fails: {}", show(&out));
+    let installed = summary();
+    let at = installed["LastNoRebootInstallOperationTime"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{installed:#}"))
+        .to_string();
+
+    let (out, _) = case.command("scan", None, &fleet);
+    assert!(out.status.success(), "{}", show(&out));
+    let scanned = summary();
+    assert_eq!(scanned["OperationType"], "Scan");
+    assert_eq!(
+        scanned["LastNoRebootInstallOperationTime"], at,
+        "{scanned:#}"
+    );
+}
+
+/// The run lock and the state file of an image are never followed through a symbolic link out
+/// of the root: the file it points to is untouched and the run stops with a clear error.
+#[test]
+fn install_apt_refuses_a_state_symlink_leading_out_of_the_root() {
+    let Some(case) = Case::new("install_apt_refuses_a_state_symlink_leading_out_of_the_root")
+    else {
+        return;
+    };
+    let state_dir = case.root.join("var/lib/patchbaseline");
+    for name in ["lock", "state.json"] {
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let outside = case.file(&format!("outside-{name}"), "precious\n");
+        let link = state_dir.join(name);
+        std::os::unix::fs::symlink(&outside, &link).unwrap();
+        let (out, report) = case.install(None, &["--reboot-option", "NoReboot"]);
+        assert_eq!(exit_code(&out), Some(3), "{name}: {}", show(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("symbolic link") && stderr.contains(name),
+            "{name}: {}",
+            show(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&outside).unwrap(),
+            "precious\n",
+            "{name}: the file outside the root is untouched"
+        );
+        assert!(report.is_null(), "{name}: nothing was installed");
+        std::fs::remove_file(&link).unwrap();
+    }
+    assert_eq!(case.version("badpre-sim").as_deref(), Some("1.0-1"));
+}

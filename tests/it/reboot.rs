@@ -177,6 +177,16 @@ impl Sim {
     /// is the re-run after a reboot); finish; write the report; perform. The exit code and the
     /// report written.
     fn install(&self, packages: &[&str], o: Opts) -> Result<(i32, Option<Report>)> {
+        self.install_then(packages, o, || {})
+    }
+
+    /// [`Sim::install`] with `after_install` called between the install step and `finish`.
+    fn install_then(
+        &self,
+        packages: &[&str],
+        o: Opts,
+        after_install: impl FnOnce(),
+    ) -> Result<(i32, Option<Report>)> {
         let recorder = self.recorder();
         let flow = Flow {
             root: self.root(),
@@ -201,6 +211,7 @@ impl Sim {
                 reboot::before_install(&flow)?;
                 let before = self.gather();
                 self.install_packages(packages);
+                after_install();
                 let after = self.gather();
                 let changed = reboot::changes(
                     self.family,
@@ -369,6 +380,78 @@ fn update_that_needs_no_reboot_does_not_run_the_reboot_command() {
     assert_eq!(report.reboot.action, "none");
     assert_eq!(state_of(&report, "openssl-sim.all"), "Installed");
     assert!(sim.state().pending.is_empty());
+}
+
+#[test]
+fn another_tools_reboot_marker_does_not_reboot_when_nothing_was_installed() {
+    let Some(sim) =
+        Sim::new("another_tools_reboot_marker_does_not_reboot_when_nothing_was_installed")
+    else {
+        return;
+    };
+    // Another tool (unattended-upgrades, say) writes the marker while this run goes on: a
+    // modification time after the run started.
+    let marker = sim.root().join("run/reboot-required");
+    std::fs::create_dir_all(marker.parent().unwrap()).unwrap();
+    let f = std::fs::File::create(&marker).unwrap();
+    f.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .unwrap();
+    drop(f);
+    let (code, report) = sim.install(&[], IF_NEEDED).unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 0);
+    assert!(sim.invocations().is_empty(), "{:?}", sim.invocations());
+    assert_eq!(report.reboot.action, "none");
+    assert!(report.reboot.required, "the signal is reported");
+    assert!(
+        report
+            .reboot
+            .reasons
+            .iter()
+            .any(|r| r.contains("reboot-required")),
+        "{:?}",
+        report.reboot
+    );
+    assert_eq!(sim.state().reboot_request, None);
+}
+
+#[test]
+fn a_state_that_cannot_be_saved_after_the_install_still_gives_the_report_and_exit_3() {
+    let Some(sim) = Sim::new(
+        "a_state_that_cannot_be_saved_after_the_install_still_gives_the_report_and_exit_3",
+    ) else {
+        return;
+    };
+    // After the transaction the state file cannot be replaced (root ignores modes: a non-empty
+    // directory in its place makes the rename fail).
+    let state_file = StateDir::for_root(sim.root()).state_file();
+    let (code, report) = sim
+        .install_then(&[KERNEL], IF_NEEDED, || {
+            let _ = std::fs::remove_file(&state_file);
+            std::fs::create_dir_all(state_file.join("blocker")).unwrap();
+        })
+        .unwrap();
+    let report = report.unwrap();
+    assert_eq!(code, 3);
+    assert!(sim.report_path().exists(), "the report is written");
+    assert_eq!(sim.installed_version("linux-image-sim"), "2.0-1");
+    assert_eq!(
+        state_of(&report, "linux-image-sim.all"),
+        "InstalledPendingReboot"
+    );
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.contains("pending-reboot state") && e.contains("not made")),
+        "{:?}",
+        report.errors
+    );
+    assert!(
+        sim.invocations().is_empty(),
+        "no reboot without its request on disk"
+    );
+    assert_eq!(report.reboot.action, "none");
 }
 
 #[test]

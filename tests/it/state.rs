@@ -57,14 +57,14 @@ fn pending(id: &str, version: &str, boot: &str, scope: Scope) -> PendingPackage 
 }
 
 /// A process holding a lock the way a package manager does, until dropped (its stdin closes).
-struct LockHolder {
+pub(crate) struct LockHolder {
     child: Child,
 }
 
 impl LockHolder {
     /// `how`: `flock` (our run lock, pid written into the file), `fcntl` (dpkg, apt and rpm
     /// locks: POSIX record locks, via Python's lockf) or `pidfile` (dnf/yum: the pid in a file).
-    fn hold(path: &Path, how: &str) -> LockHolder {
+    pub(crate) fn hold(path: &Path, how: &str) -> LockHolder {
         const SCRIPT: &str = r#"
 import fcntl, os, sys
 path, how = sys.argv[1], sys.argv[2]
@@ -94,11 +94,11 @@ sys.stdin.read()
         LockHolder { child }
     }
 
-    fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
-    fn still_running(&mut self) -> bool {
+    pub(crate) fn still_running(&mut self) -> bool {
         self.child.try_wait().unwrap().is_none()
     }
 }
@@ -695,6 +695,61 @@ fn sigterm_during_an_install_lets_the_transaction_finish_then_exits_5() {
     assert_eq!(report["reboot"]["required"], true);
     assert_eq!(report["reboot"]["action"], "not-permitted");
     assert!(!r.tmp.path().join("reboots").exists(), "no reboot command");
+}
+
+/// Ctrl-C (SIGINT to the job's process group) while the refresh runs: the refresh stops (it
+/// is in our group and harmless to stop), nothing is installed, and the run exits 5 as
+/// documented, not 3 for a failed refresh. The refresh is held by a source on a loopback port
+/// that this test accepts and never answers.
+#[test]
+fn ctrl_c_during_the_refresh_exits_5_and_installs_nothing() {
+    let Some(r) = SlowRoot::new("ctrl_c_during_the_refresh_exits_5_and_installs_nothing") else {
+        return;
+    };
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sources = r.root.join("etc/apt/sources.list");
+    let mut list = std::fs::read_to_string(&sources).unwrap();
+    list.push_str(&format!(
+        "deb [trusted=yes] http://127.0.0.1:{port}/debian bookworm main\n"
+    ));
+    std::fs::write(&sources, list).unwrap();
+    let status = std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap();
+    let recorder = format!("echo reboot >> {}/reboots", r.tmp.path().display());
+    let err = std::fs::File::create(r.tmp.path().join("install.err")).unwrap();
+    let mut child = patchbaseline()
+        .args(["install", "--root"])
+        .arg(&r.root)
+        .arg("--report")
+        .arg(r.tmp.path().join("install.json"))
+        .args(["--reboot-command", &recorder])
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(err)
+        .spawn()
+        .unwrap();
+    let mut held = Vec::new();
+    wait_for("apt-get update to connect", || match listener.accept() {
+        Ok((conn, _)) => {
+            held.push(conn);
+            true
+        }
+        Err(_) => false,
+    });
+    let group = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let code = child.wait().unwrap().code();
+    let err = r.stderr("install");
+    assert_eq!(code, Some(5), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert_eq!(
+        std::fs::read(r.root.join("var/lib/dpkg/status")).unwrap(),
+        status,
+        "nothing installed"
+    );
+    assert!(!r.tmp.path().join("reboots").exists());
+    drop(held);
 }
 
 #[test]

@@ -26,6 +26,7 @@
 //! and `DPkg::Chroot-Directory` to `/`, so no image setting can make apt run another program.
 
 use std::path::Path;
+use std::time::Duration;
 
 use crate::baseline::PatchSource;
 use crate::error::{Error, Result};
@@ -49,6 +50,8 @@ pub struct AptInstaller {
     apt: Apt,
     /// The native architecture (of the image's dpkg, else this machine's).
     native: String,
+    /// How long apt-get waits for dpkg's locks (`DPkg::Lock::Timeout`, `--lock-timeout`).
+    lock_timeout: Duration,
 }
 
 impl AptInstaller {
@@ -62,7 +65,11 @@ impl AptInstaller {
         let native = parse::native_arch(&entries)
             .unwrap_or(host_arch())
             .to_string();
-        Ok(AptInstaller { apt, native })
+        Ok(AptInstaller {
+            apt,
+            native,
+            lock_timeout: Duration::ZERO,
+        })
     }
 
     fn image_root(&self) -> Option<&Path> {
@@ -84,9 +91,21 @@ impl AptInstaller {
             .args(CONFFILE_OPTIONS)
     }
 
+    /// Let apt-get wait up to `timeout` for dpkg's locks (another package manager may take
+    /// them after our own check, apt-daily for one).
+    pub fn set_lock_timeout(&mut self, timeout: Duration) {
+        self.lock_timeout = timeout;
+    }
+
     pub fn install(&self, targets: &[Target]) -> Result<Output> {
         Ok(self
             .apt_get()
+            .arg("-o")
+            // apt reads an int: a larger --lock-timeout is as good as forever.
+            .arg(format!(
+                "DPkg::Lock::Timeout={}",
+                self.lock_timeout.as_secs().min(i32::MAX as u64)
+            ))
             .args(install_args(false, targets, &self.native))
             // A transaction: SIGINT/SIGTERM meant for us must not reach it (src/signals.rs).
             .own_process_group()
@@ -333,6 +352,25 @@ const DPKG_STEPS: [&str; 4] = [
 ///
 /// The text has no machine-readable twin: apt's `--status-fd` reports only for packages dpkg
 /// reached, not resolver errors.
+/// apt's lines saying a dpkg/apt lock was held (`Could not get lock …`, `Unable to acquire the
+/// dpkg frontend lock …`, `Unable to lock …`), if any: nothing was installed, another package
+/// manager is running.
+pub fn lock_problem(text: &str) -> Option<String> {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("E: "))
+        .filter(|l| {
+            l.contains("Could not get lock")
+                || l.contains("Unable to acquire the dpkg frontend lock")
+                || l.contains("Unable to lock the administration directory")
+                || l.contains("Unable to lock directory")
+        })
+        .map(|l| l.trim_start_matches("E: "))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("; "))
+}
+
 pub fn problems(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut generic = Vec::new();
@@ -425,6 +463,20 @@ mod tests {
             assert_eq!(e.exit_code(), 3, "{bad:?}");
             assert!(e.message.contains("--root=/img"), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn lock_errors_are_recognised() {
+        // The last line as apt-get 2.6 (Debian 12) printed it in
+        // install_apt_lock_taken_after_the_first_check_is_a_lock_timeout_not_failures; the
+        // others in apt's format for its other locks (not captured).
+        let text = "Waiting for cache lock: Could not get lock /r/var/lib/dpkg/lock-frontend. It is held by process 8924 (python3)...\n\
+                    E: Could not get lock /r/var/lib/dpkg/lock-frontend. It is held by process 8924 (python3)\n\
+                    E: Unable to acquire the dpkg frontend lock (/r/var/lib/dpkg/lock-frontend), is another process using it?\n";
+        let said = lock_problem(text).unwrap();
+        assert!(said.starts_with("Could not get lock"), "{said}");
+        assert!(said.contains("Unable to acquire"), "{said}");
+        assert_eq!(lock_problem("E: Version '9' for 'x' was not found\n"), None);
     }
 
     fn t(name: &str, arch: &str, version: &str) -> Target {

@@ -83,18 +83,7 @@ impl Execution {
         );
         let mut b = [0u8; 16];
         b.copy_from_slice(&digest[..16]);
-        // Shaped like a random (version 4, RFC 4122 variant) UUID.
-        b[6] = (b[6] & 0x0f) | 0x40;
-        b[8] = (b[8] & 0x3f) | 0x80;
-        let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
+        uuid_v4_text(b)
     }
 }
 
@@ -482,6 +471,21 @@ pub fn put_compliance_items(report: &Report, exec: &Execution) -> AwsDocument {
         "UploadType": "COMPLETE",
     });
     AwsDocument { value, left_out }
+}
+
+/// Sixteen bytes written as a UUID shaped like a random one (version 4, RFC 4122 variant).
+pub fn uuid_v4_text(mut b: [u8; 16]) -> String {
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 #[cfg(test)]

@@ -295,7 +295,7 @@ pub fn report_of(ev: &Evaluated, operation: Operation) -> Report {
 /// Write the report (when asked) and print the console summary.
 pub fn publish(report: &Report, path: Option<&Path>, console_limit: usize) -> Result<()> {
     if let Some(p) = path {
-        write_atomic(p, report.to_json().as_bytes())
+        crate::fsutil::write_atomic_with(p, |w| report.write_json(w))
             .map_err(|e| Error::failed(format!("cannot write the report: {e}")))?;
     }
     let shown = path.map(|p| p.display().to_string());

@@ -117,7 +117,7 @@ impl Sim {
     fn recorder(&self) -> String {
         format!(
             "printf '%s\\t%s\\n' \"$(printf '%s' \"$PATCHBASELINE_REBOOT_REASONS\" | tr '\\n' '|')\" \
-             \"$(grep -c '\"action\": \"command\"' \"$PATCHBASELINE_REPORT\")\" >> {}",
+             \"$(grep -c '\"action\": *\"command\"' \"$PATCHBASELINE_REPORT\")\" >> {}",
             self.log.display()
         )
     }

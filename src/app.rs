@@ -15,7 +15,7 @@ use crate::cli::{
 use crate::error::{exit, Error, Result};
 use crate::fsutil::write_atomic;
 use crate::install::{self as installing, InstallOverrideList};
-use crate::model::{Family, Inventory, PatchState};
+use crate::model::{Inventory, PatchState};
 use crate::reboot::{self, Prepared};
 use crate::report::aws::{self, RebootOption};
 use crate::report::{console_summary, Context, Operation, Report};
@@ -393,11 +393,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
             root.display()
         )));
     }
-    let family = if system::detect(&root)?.operating_system.is_apt() {
-        Family::Deb
-    } else {
-        Family::Rpm
-    };
+    let family = system::detect(&root)?.operating_system.family();
     let flow = reboot::Flow {
         root: &root,
         family,
@@ -483,10 +479,7 @@ fn install_flow(req: &InstallRequest) -> Result<i32> {
 fn explain(name: &str, args: &ScanArgs) -> Result<i32> {
     let ev = gather(args)?;
     let evaluation = rules::evaluate(&ev.baseline, &ev.inventory, ev.now);
-    let fmt = |v: &str| match evaluation.family {
-        crate::model::Family::Rpm => crate::version::display_rpm(v),
-        crate::model::Family::Deb => v.to_string(),
-    };
+    let fmt = |v: &str| crate::version::display(evaluation.family, v);
     let mut out = String::new();
     let wanted = |n: &str| n == name || n.eq_ignore_ascii_case(name);
     for d in evaluation.packages.iter().filter(|d| wanted(d.name)) {

@@ -173,8 +173,8 @@ pub fn run(ev: &Evaluated, opts: &Options) -> Result<Outcome> {
             .iter()
             .map(|p| PackageChange {
                 id: p.target.id(),
-                from: Some(display(family, &p.from)),
-                to: Some(display(family, &p.target.version)),
+                from: Some(version::display(family, &p.from)),
+                to: Some(version::display(family, &p.target.version)),
             })
             .collect(),
         transactions: std::mem::take(&mut run.transactions),
@@ -531,7 +531,7 @@ impl<'a> Run<'a> {
                 format!(
                     "left out: installing {} {} would bring in {} (RejectedPatchesAction is BLOCK)",
                     t.id(),
-                    display(self.family, &t.version),
+                    version::display(self.family, &t.version),
                     offenders.join(", ")
                 ),
             );
@@ -546,7 +546,7 @@ impl<'a> Run<'a> {
             "{}.{} {}, which matches RejectedPatches[{entry}] {:?}",
             c.name,
             c.arch,
-            display(self.family, &c.version),
+            version::display(self.family, &c.version),
             self.baseline
                 .rejected_patches
                 .get(entry)
@@ -664,17 +664,10 @@ fn package_changes(family: Family, changed: &[crate::reboot::Change]) -> Vec<Pac
         .into_iter()
         .map(|(id, (from, to))| PackageChange {
             id,
-            from: from.map(|v| display(family, v)),
-            to: to.map(|v| display(family, v)),
+            from: from.map(|v| version::display(family, v)),
+            to: to.map(|v| version::display(family, v)),
         })
         .collect()
-}
-
-fn display(family: Family, v: &str) -> String {
-    match family {
-        Family::Rpm => version::display_rpm(v),
-        Family::Deb => v.to_string(),
-    }
 }
 
 #[cfg(test)]

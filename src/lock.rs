@@ -365,9 +365,9 @@ pub enum DpkgRepair {
 /// scripts then run chrooted into the image, as the install's own transactions run them
 /// (docs/install.md, Isolation), never with the host's shell (`--force-script-chrootless`): an
 /// image's scripts written for a chroot could change the host.
-fn dpkg(root: &Path) -> Cmd {
+pub(crate) fn dpkg(root: &Path) -> Cmd {
     let cmd = Cmd::new("dpkg");
-    if root == Path::new("/") {
+    if crate::system::is_host(root) {
         return cmd;
     }
     let mut root_arg = std::ffi::OsString::from("--root=");

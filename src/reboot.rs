@@ -326,7 +326,7 @@ pub fn detect(d: &Detect) -> RebootNeed {
         ours: !d.changed.is_empty() || !d.pending.is_empty(),
         ..RebootNeed::default()
     };
-    let live = d.live.filter(|_| d.root == Path::new("/"));
+    let live = d.live.filter(|_| crate::system::is_host(d.root));
     let new_versions: Vec<(&Change, &str)> = d
         .changed
         .iter()
@@ -818,7 +818,7 @@ pub enum Prepared {
 /// state directory. The command installs the signal handlers ([`signals::install`]) before, and
 /// calls [`before_install`] once its inputs are validated.
 pub fn prepare(flow: &Flow) -> Result<Prepared> {
-    let live = flow.root == Path::new("/");
+    let live = crate::system::is_host(flow.root);
     let mut session = Session::open(
         StateDir::for_root(flow.root),
         live,
@@ -1002,7 +1002,7 @@ pub fn scan_status(
     let family = inventory.family;
     let pending =
         crate::state::pending_for_scan(root, boot_id_file, &inventory.installed, family, now)?;
-    let live = (root == Path::new("/")).then(|| LiveHost::probe(family));
+    let live = crate::system::is_host(root).then(|| LiveHost::probe(family));
     let decision = decide(
         &Detect {
             family,

@@ -428,11 +428,7 @@ fn corrupt(file: &Path, problem: &str, now: DateTime<Utc>) -> Error {
 /// recorded version only), append why to their reason, and recount the summary. Returns how many
 /// entries changed.
 pub fn apply_pending(report: &mut Report, pending: &[PendingPackage]) -> usize {
-    let family = if report.operating_system.is_apt() {
-        Family::Deb
-    } else {
-        Family::Rpm
-    };
+    let family = report.operating_system.family();
     let mut changed = 0;
     for entry in &mut report.patches {
         if !matches!(
@@ -536,7 +532,11 @@ pub fn pending_for_scan(
         return Ok(Vec::new());
     }
     let boot_id = read_boot_id(boot_id_file)?;
-    state.settle(&boot_id, root == Path::new("/"), Some((installed, family)));
+    state.settle(
+        &boot_id,
+        crate::system::is_host(root),
+        Some((installed, family)),
+    );
     Ok(state.pending)
 }
 

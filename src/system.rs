@@ -161,6 +161,12 @@ pub fn classify(fields: &HashMap<String, String>) -> Result<System> {
     })
 }
 
+/// `true` when `root` is the running host rather than an image: `/` itself, or a path (such as
+/// `/mnt/..` or a symlink) that resolves to it. One answer for the backends, reboots and state.
+pub fn is_host(root: &Path) -> bool {
+    root == Path::new("/") || root.canonicalize().is_ok_and(|p| p == Path::new("/"))
+}
+
 /// Resolve an absolute path the way a process chrooted into `root` would see it: symbolic links
 /// (absolute or relative) are followed inside `root`, never out to the host. With root `/` this is
 /// the path itself.

@@ -175,6 +175,15 @@ impl<'a> Evr<'a> {
     }
 }
 
+/// A version as reports write it: RPM with a zero epoch omitted ([`display_rpm`]), Debian as
+/// dpkg writes it.
+pub fn display(family: Family, v: &str) -> String {
+    match family {
+        Family::Rpm => display_rpm(v),
+        Family::Deb => v.to_string(),
+    }
+}
+
 /// The canonical report form of an RPM EVR: `[epoch:]version-release` with a zero epoch omitted
 /// and leading zeros of the epoch dropped.
 pub fn display_rpm(s: &str) -> String {

@@ -162,7 +162,7 @@ impl Apt {
         let root = fs_err::canonicalize(root).map_err(|e| {
             Error::invalid(e.to_string()).with_hint("--root must be an existing directory")
         })?;
-        let host = root == Path::new("/");
+        let host = crate::system::is_host(&root);
         let tmp = tempfile::Builder::new()
             .prefix("patchbaseline-apt.")
             .tempdir()?;

@@ -96,10 +96,7 @@ pub fn inventory(system: &System, opts: &ScanOptions) -> Result<Inventory> {
     })
 }
 
-/// `true` when `root` is the running host rather than an image.
-pub(crate) fn is_host(root: &Path) -> bool {
-    root == Path::new("/") || root.canonicalize().is_ok_and(|p| p == Path::new("/"))
-}
+pub(crate) use crate::system::is_host;
 
 // ------------------------------------------------------------------------------------------------
 // Installed packages: rpm

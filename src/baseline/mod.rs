@@ -93,6 +93,15 @@ impl OperatingSystem {
         )
     }
 
+    /// The package format of this system (apt systems are Debian, every other Linux is RPM).
+    pub fn family(self) -> crate::model::Family {
+        if self.is_apt() {
+            crate::model::Family::Deb
+        } else {
+            crate::model::Family::Rpm
+        }
+    }
+
     /// The filter keys a baseline for this system may use (DescribePatchProperties, semantics §2).
     pub fn allowed_filter_keys(self) -> &'static [FilterKey] {
         use FilterKey::*;

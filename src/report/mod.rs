@@ -12,9 +12,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::baseline::{Baseline, ComplianceLevel, OperatingSystem};
-use crate::model::{Family, PatchState};
+use crate::model::PatchState;
 use crate::rules::{describe, package_reason, Candidate, Evaluation, Verdict};
-use crate::version::{self, display_rpm};
+use crate::version;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -194,10 +194,7 @@ impl Report {
     /// Build the report of an evaluation.
     pub fn new(ctx: &Context, baseline: &Baseline, eval: &Evaluation) -> Report {
         let family = eval.family;
-        let fmt_version = |v: &str| match family {
-            Family::Rpm => display_rpm(v),
-            Family::Deb => v.to_string(),
-        };
+        let fmt_version = |v: &str| version::display(family, v);
         let candidates: Vec<CandidateEntry> = eval
             .candidates
             .iter()

@@ -180,12 +180,9 @@ impl AptInstaller {
         Ok(notes)
     }
 
-    /// dpkg working on this system.
+    /// dpkg working on this system (its database and its log).
     fn dpkg(&self) -> Cmd {
-        match self.image_root() {
-            Some(root) => Cmd::new("dpkg").arg(format!("--root={}", root.display())),
-            None => Cmd::new("dpkg"),
-        }
+        crate::lock::dpkg(self.image_root().unwrap_or(Path::new("/")))
     }
 
     fn status_entries(&self) -> Result<Vec<(parse::StatusEntry, String)>> {

@@ -895,26 +895,12 @@ warning: something unrelated
             avail("unrelated", "9-9"),
         ];
         let (available, advisories) = select(&installed, offered, |keep| {
-            let pkgs = [("kernel", "1.1-1"), ("kernel", "0.9-1"), ("nginx", "1.1-1")];
-            Ok(vec![Advisory {
-                id: "A".into(),
-                classification: "Security".into(),
-                severity: None,
-                issued: None,
-                updated: None,
-                cves: vec![],
-                bugzillas: vec![],
-                reboot_suggested: false,
-                packages: pkgs
-                    .iter()
-                    .map(|(n, v)| AdvisoryPackage {
-                        name: n.to_string(),
-                        arch: "x86_64".into(),
-                        version: v.to_string(),
-                    })
-                    .filter(|p| keep(p))
-                    .collect(),
-            }])
+            let pkgs = [
+                ("kernel", "x86_64", "1.1-1"),
+                ("kernel", "x86_64", "0.9-1"),
+                ("nginx", "x86_64", "1.1-1"),
+            ];
+            Ok(vec![notice(&pkgs, keep)])
         })
         .unwrap();
         let got: Vec<_> = available
